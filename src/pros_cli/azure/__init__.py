@@ -1,0 +1,1 @@
+"""The Azure layer: client factory (lazy imports, one credential) and error mapping."""

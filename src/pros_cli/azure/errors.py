@@ -1,0 +1,61 @@
+"""Error mapping: only "not found" means absent; everything else is an error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+SIMULATOR_UNIMPLEMENTED = "SimulatorRouteNotImplemented"
+
+
+def error_code(exc: BaseException) -> str | None:
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None)
+    if code:
+        return str(code)
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            body = json.loads(response.text())
+            return (body.get("error") or {}).get("code") or body.get("code")
+        except Exception:  # noqa: BLE001 - a body that is not ARM error JSON has no code
+            return None
+    return None
+
+
+def status_code(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """True for a 404 that means "this resource (or its parent) does not exist"."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    if not isinstance(exc, ResourceNotFoundError) and status_code(exc) != 404:
+        return False
+    return error_code(exc) != SIMULATOR_UNIMPLEMENTED
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the operator: ARM code, message and HTTP status, no request dump."""
+    code = error_code(exc)
+    status = status_code(exc)
+    message = None
+    err = getattr(exc, "error", None)
+    if err is not None and getattr(err, "message", None):
+        message = err.message
+    if message is None:
+        response = getattr(exc, "response", None)
+        if response is not None:
+            try:
+                body: dict[str, Any] = json.loads(response.text())
+                message = (body.get("error") or {}).get("message") or body.get("message")
+            except Exception:  # noqa: BLE001
+                message = None
+    if message is None:
+        message = str(getattr(exc, "message", None) or exc).splitlines()[0]
+    parts = [p for p in (code, message) if p]
+    text = ": ".join(parts) if parts else type(exc).__name__
+    if status:
+        text += f" (HTTP {status})"
+    return text

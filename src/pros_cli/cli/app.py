@@ -1,0 +1,114 @@
+"""The Typer application: root callback, command registration, and the one place where errors
+become exit statuses.
+
+Only Typer and the standard library are imported at start-up: ``pros --help`` never loads an
+Azure SDK module. Commands import what they need when they run.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from pros_cli import __version__
+from pros_cli.cli import options
+from pros_cli.cli.context import App, Settings
+from pros_cli.errors import ExitCode, ProsError
+
+HELP = """pros: run Azure OpenAI behind a multi-region API Management gateway.
+
+Every command reads what exists, changes only what differs, echoes the equivalent az command
+for each change (secrets masked), and records what it did in a state file (./.pros/<base>.json).
+
+Exit status: 0 ok, 1 an operation failed, 2 bad input, 3 unhealthy (status), 130 interrupted.
+Set PROS_CLOUD=simulator to run against the local ARM simulator instead of Azure.
+"""
+
+app = typer.Typer(
+    name="pros",
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"pros {__version__}")
+        raise typer.Exit(0)
+
+
+def _root(ctx: typer.Context, version: bool = False, **settings: Any) -> None:
+    values = {k: (v.value if hasattr(v, "value") else v) for k, v in settings.items()}
+    ctx.obj = App(Settings(**values))
+
+
+_root_params = [
+    inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context),
+    inspect.Parameter(
+        "version",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True),
+        ],
+    ),
+    *options.root_parameters(),
+]
+app.callback()(options.with_signature(_root, _root_params))
+
+
+def _register() -> None:
+    from pros_cli.cli.provision import provision
+
+    app.command(
+        "provision",
+        help="Create or update the deployment: plan, then apply in parallel; safe to re-run.",
+        no_args_is_help=False,
+    )(provision)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the status from the one exit-status table."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="pros", standalone_mode=False)
+        code = int(result) if isinstance(result, int) else 0
+    except ProsError as exc:
+        sys.stderr.write(exc.render() + "\n")
+        code = int(exc.exit_code)
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("interrupted\n")
+        code = int(ExitCode.INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
+        code = int(ExitCode.USAGE) if exc.exit_code in (1, 2) else exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted: work in flight is recorded in the state file; run again to resume\n")
+        code = int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        code = int(ExitCode.OK)
+    except Exception as exc:  # noqa: BLE001 - last resort: say what broke, exit 1
+        if os.environ.get("PROS_DEBUG"):
+            raise
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n  (set PROS_DEBUG=1 for a traceback)\n")
+        code = int(ExitCode.FAILED)
+    sys.stdout.flush()
+    sys.exit(code)

@@ -1,0 +1,117 @@
+"""Global options, accepted before or after the subcommand (``pros -o json status`` and
+``pros status -o json``), each also read from a ``PROS_*`` environment variable.
+
+The root callback declares them with their environment variables and defaults; every command
+gets the same options (default: not given) through :func:`command`, and a value given after the
+subcommand wins over one given before it or through the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+PANEL = "Global options (also accepted before the command)"
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    name: str
+    type: Any
+    decls: tuple[str, ...]
+    envvar: str
+    default: Any
+    help: str
+    flag: bool = False
+    min: int | None = None
+    max: int | None = None
+
+
+GLOBAL_OPTIONS: tuple[OptionDef, ...] = (
+    OptionDef("base_name", str, ("--base-name", "-n"), "PROS_BASE_NAME", None,
+              "Deployment base name; every Azure name derives from it. Default: the one deployment "
+              "whose state is in ./.pros/."),
+    OptionDef("state_file", Path, ("--state-file",), "PROS_STATE_FILE", None,
+              "State file. Default: ./.pros/<base-name>.json."),
+    OptionDef("subscription", str, ("--subscription",), "PROS_SUBSCRIPTION", None,
+              "Subscription id. Default: AZURE_SUBSCRIPTION_ID, else the az CLI's default subscription."),
+    OptionDef("output", OutputFormat, ("--output", "-o"), "PROS_OUTPUT", OutputFormat.table,
+              "Output format for data on stdout."),
+    OptionDef("dry_run", bool, ("--dry-run",), "PROS_DRY_RUN", False,
+              "Print the plan and stop; change nothing.", flag=True),
+    OptionDef("yes", bool, ("--yes", "-y"), "PROS_YES", False,
+              "Answer yes to confirmation prompts.", flag=True),
+    OptionDef("quiet", bool, ("--quiet", "-q"), "PROS_QUIET", False,
+              "Do not echo az commands or progress.", flag=True),
+    OptionDef("verbose", bool, ("--verbose", "-v"), "PROS_VERBOSE", False,
+              "Echo read calls too, not only changes.", flag=True),
+    OptionDef("parallelism", int, ("--parallelism",), "PROS_PARALLELISM", 8,
+              "Operations in flight at once.", min=1, max=64),
+    OptionDef("emit_script", Path, ("--emit-script",), "PROS_EMIT_SCRIPT", None,
+              "Also write every echoed az command into this bash script."),
+)
+NAMES = tuple(o.name for o in GLOBAL_OPTIONS)
+
+
+def _option(o: OptionDef, *, root: bool) -> typer.models.OptionInfo:
+    kwargs: dict[str, Any] = {"help": o.help, "rich_help_panel": PANEL if not root else None}
+    if root:
+        kwargs["envvar"] = o.envvar
+        kwargs["show_envvar"] = True
+    if o.min is not None:
+        kwargs["min"] = o.min
+    if o.max is not None:
+        kwargs["max"] = o.max
+    return typer.Option(*o.decls, **kwargs)
+
+
+def root_parameters() -> list[inspect.Parameter]:
+    params = []
+    for o in GLOBAL_OPTIONS:
+        annotation = Annotated[o.type if o.default is not None else (o.type | None), _option(o, root=True)]
+        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
+                                        annotation=annotation))
+    return params
+
+
+def command_parameters() -> list[inspect.Parameter]:
+    params = []
+    for o in GLOBAL_OPTIONS:
+        annotation = Annotated[o.type | None, _option(o, root=False)]
+        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                        annotation=annotation))
+    return params
+
+
+def with_signature(fn: Any, params: list[inspect.Parameter]) -> Any:
+    fn.__signature__ = inspect.Signature(params)
+    fn.__annotations__ = {p.name: p.annotation for p in params}
+    return fn
+
+
+def command(fn: Any) -> Any:
+    """Give a command the global options; it receives the merged settings as ``app``."""
+    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "app"]
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        ctx: typer.Context = kwargs.pop("ctx")
+        overrides = {name: kwargs.pop(name) for name in NAMES}
+        app = ctx.obj.with_overrides({k: v for k, v in overrides.items() if v is not None})
+        return fn(app, **kwargs)
+
+    del wrapper.__wrapped__
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    return with_signature(wrapper, [ctx_param, *own, *command_parameters()])

@@ -1,0 +1,78 @@
+"""Rendering data for stdout: plans and apply results, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pros_cli.engine.plan import SYMBOLS, Plan
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    tty = sys.stdout.isatty()
+    return Console(file=sys.stdout, width=None if tty else 200, no_color=not tty, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def print_plan(plan: Plan) -> None:
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("", "action", "type", "name", "region", "reasons"):
+        table.add_column(column, overflow="fold")
+    for change in plan.changes:
+        r = change.resource
+        table.add_row(
+            SYMBOLS[change.action], change.action, r.arm_type, r.name, r.region or "-", "; ".join(change.reasons)
+        )
+    console = _console()
+    console.print(table, markup=False)
+    console.print(plan.summary_line(), markup=False)
+
+
+def apply_rows(report: Any) -> list[dict[str, Any]]:
+    rows = []
+    for key, result in report.results.items():
+        change = report.changes[key]
+        r = change.resource
+        rows.append(
+            {
+                "key": key,
+                "action": change.action,
+                "status": result.status,
+                "type": r.arm_type,
+                "name": r.name,
+                "id": r.arm_id(),
+                "region": r.region,
+                "error": result.error,
+                "cause": result.cause,
+                "elapsed_seconds": round(result.elapsed, 3),
+            }
+        )
+    return rows
+
+
+def print_apply(report: Any, header: str) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(header, markup=False)
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for column in ("status", "action", "type", "name", "region"):
+        table.add_column(column, overflow="fold")
+    for row in apply_rows(report):
+        table.add_row(row["status"], row["action"], row["type"], row["name"], row["region"] or "-")
+    console.print(table, markup=False)
+    if report.outputs:
+        console.print("Outputs:", markup=False)
+        for key, outputs in report.outputs.items():
+            for name, value in outputs.items():
+                if value not in (None, "", [], {}):
+                    console.print(f"  {key}.{name} = {value}", markup=False)

@@ -1,0 +1,1 @@
+"""Plan and apply: the plan is data, apply walks the dependency graph."""

@@ -1,0 +1,209 @@
+"""Apply: walk the dependency graph with bounded parallelism and record every step.
+
+For each change: echo the az equivalent, record the start in the state file, call the SDK,
+record the continuation token of a long-running operation, wait for it (or, with --no-wait,
+return once it has started), record the end. A dependent of a failure is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pros_cli.azure.errors import describe
+from pros_cli.echo import Echo
+from pros_cli.engine.dag import NodeFailed, NodeInterrupted, NodeResult, NodeStarted, run_dag
+from pros_cli.engine.plan import Change, Plan, PlanOptions, decide
+from pros_cli.resources.base import Resource
+from pros_cli.state import StateStore
+
+
+@dataclass
+class ApplyOptions:
+    parallelism: int = 8
+    no_wait: bool = False
+    poll_seconds: float = 0.25  # how often a waiting worker checks the stop event
+    resume_poll_seconds: float = 5.0  # GET-polling a resource that has no continuation token
+
+
+@dataclass
+class ApplyReport:
+    results: dict[str, NodeResult]
+    changes: dict[str, Change]
+    interrupted: bool = False
+    elapsed: float = 0.0
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def with_status(self, *statuses: str) -> list[NodeResult]:
+        return [r for r in self.results.values() if r.status in statuses]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return self.with_status("failed")
+
+    def summary(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for key, result in self.results.items():
+            change = self.changes[key]
+            label = result.status
+            if result.status == "succeeded":
+                label = {"create": "created", "update": "updated", "resume": "resumed"}.get(change.action, "ok")
+            elif result.status == "noop":
+                label = "unchanged"
+            out[label] = out.get(label, 0) + 1
+        return out
+
+
+def _is_poller(value: Any) -> bool:
+    return hasattr(value, "continuation_token") and hasattr(value, "done") and hasattr(value, "wait")
+
+
+class Applier:
+    def __init__(
+        self,
+        *,
+        clients: Any,
+        state: StateStore,
+        echo: Echo,
+        options: ApplyOptions,
+        stop: threading.Event,
+        on_event: Callable[[str, Change, NodeResult | None], None] | None = None,
+        tick: Callable[[], None] | None = None,
+    ):
+        self.clients = clients
+        self.state = state
+        self.echo = echo
+        self.options = options
+        self.stop = stop
+        self.on_event = on_event
+        self.tick = tick
+
+    # ---- one node ---------------------------------------------------------------------------
+    def _wait(self, poller: Any, r: Resource) -> Any:
+        while not poller.done():
+            if self.stop.is_set():
+                raise NodeInterrupted(f"{r.describe()}: interrupted while waiting; the operation keeps "
+                                      "running in Azure and the next run resumes it")
+            poller.wait(self.options.poll_seconds)
+        return poller.result()
+
+    def _finish(self, change: Change, value: Any) -> Any:
+        r = change.resource
+        current = value if isinstance(value, dict) else None
+        if current is None:
+            current = r.read(self.clients)
+        self.state.record_done(
+            r.key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
+            origin=change.origin, outputs=r.outputs(current),
+        )
+        return current
+
+    def _start(self, change: Change, action: str) -> Any:
+        r = change.resource
+        self.echo(change.az_commands())
+        self.state.record_start(
+            r.key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
+            action=action, origin=change.origin,
+        )
+        if change.action == "update" and change.diffs:
+            return r.update(self.clients, change.current or {}, change.diffs)
+        return r.create(self.clients)
+
+    def _run_operation(self, change: Change, result: Any) -> Any:
+        r = change.resource
+        if _is_poller(result):
+            try:
+                self.state.record_token(r.key, result.continuation_token())
+            except Exception:  # noqa: BLE001 - a poller without a token still runs; resume then polls GET
+                self.state.record_token(r.key, None)
+            if self.options.no_wait:
+                raise NodeStarted(r.arm_id())
+            result = self._wait(result, r)
+        return self._finish(change, result)
+
+    def _resume(self, change: Change) -> Any:
+        r = change.resource
+        if change.continuation_token:
+            poller = r.create(self.clients, continuation_token=change.continuation_token)
+            if self.options.no_wait:
+                raise NodeStarted(r.arm_id())
+            return self._finish(change, self._wait(poller, r))
+        # No token (e.g. killed before it was recorded): poll the resource itself until done.
+        while True:
+            current = r.read(self.clients)
+            if current is None or not r.in_progress(current):
+                break
+            if self.options.no_wait:
+                raise NodeStarted(r.arm_id())
+            deadline = time.monotonic() + self.options.resume_poll_seconds
+            while time.monotonic() < deadline:
+                if self.stop.is_set():
+                    raise NodeInterrupted(f"{r.describe()}: interrupted while waiting")
+                time.sleep(min(self.options.poll_seconds, self.options.resume_poll_seconds))
+        again, refusal = decide(r, current, self.state.get(r.key), PlanOptions(adopt=change.origin == "pre-existing"))
+        if refusal:
+            raise NodeFailed(refusal)
+        if again.action == "no-op":
+            return self._finish(again, current)
+        again.origin = change.origin
+        return self._run_operation(again, self._start(again, again.action))
+
+    def run_change(self, key: str, _results: Mapping[str, NodeResult], changes: Mapping[str, Change]) -> Any:
+        change = changes[key]
+        r = change.resource
+        if change.action == "no-op":
+            recorded = self.state.get(key)
+            outputs = r.outputs(change.current)
+            if (
+                recorded is None
+                or recorded.get("status") != "succeeded"
+                or recorded.get("outputs") != outputs
+                or recorded.get("origin") != change.origin
+            ):
+                self.state.record_done(
+                    key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
+                    origin=change.origin, outputs=outputs,
+                )
+            return NodeResult(key, "noop", value=change.current)
+        if self.stop.is_set():
+            raise NodeInterrupted("not started")
+        try:
+            if change.action == "resume":
+                return self._resume(change)
+            action = "create" if change.action == "create" else "update"
+            return self._run_operation(change, self._start(change, action))
+        except (NodeStarted, NodeInterrupted, NodeFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - an Azure failure of this one resource
+            message = f"{r.describe()}: {change.action} failed: {describe(exc)}"
+            self.state.record_failed(key, message)
+            raise NodeFailed(message) from exc
+
+    # ---- the walk ---------------------------------------------------------------------------
+    def apply(self, plan: Plan) -> ApplyReport:
+        changes = plan.by_key()
+        keys = set(changes)
+        deps = {c.key: tuple(d for d in c.resource.depends_on if d in keys) for c in plan.changes}
+        started = time.monotonic()
+
+        def on_event(kind: str, key: str, result: NodeResult | None) -> None:
+            if self.on_event:
+                self.on_event(kind, changes[key], result)
+
+        results = run_dag(
+            deps,
+            lambda key, res: self.run_change(key, res, changes),
+            parallelism=self.options.parallelism,
+            stop=self.stop,
+            on_event=on_event,
+            tick=self.tick,
+        )
+        report = ApplyReport(results, changes, interrupted=self.stop.is_set(), elapsed=time.monotonic() - started)
+        for key, result in results.items():
+            entry = self.state.get(key)
+            if entry and entry.get("outputs"):
+                report.outputs[key] = entry["outputs"]
+        return report

@@ -1,0 +1,261 @@
+"""Plan: read the current state of every resource (in parallel) and diff it against the spec.
+
+The plan is data: a list of :class:`Change` with a closed set of actions, each with human
+reasons and the az commands that would carry it out. ``--dry-run`` stops after it; the same plan
+renders as a table or as JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pros_cli.azure.errors import describe
+from pros_cli.echo import AzCommand
+from pros_cli.engine.dag import NodeFailed, NodeResult, run_dag
+from pros_cli.resources.base import FieldDiff, Resource
+
+ACTIONS = ("create", "update", "resume", "no-op", "delete")
+SYMBOLS = {"create": "+", "update": "~", "resume": ">", "no-op": "=", "delete": "-"}
+
+
+@dataclass
+class Change:
+    resource: Resource
+    action: str
+    reasons: list[str]
+    current: dict[str, Any] | None = None
+    diffs: list[FieldDiff] = field(default_factory=list)
+    origin: str = "created"  # or "pre-existing" (adopted): teardown never deletes those
+    resume_action: str | None = None
+    continuation_token: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.resource.key
+
+    def az_commands(self) -> list[AzCommand]:
+        r = self.resource
+        if self.action == "create":
+            return r.az_create()
+        if self.action == "update":
+            if self.current is not None and self.diffs:
+                return r.az_update(self.current, self.diffs)
+            return r.az_create()  # re-apply a failed resource: the same PUT as create
+        if self.action == "delete":
+            return r.az_delete()
+        return []
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.resource
+        return {
+            "action": self.action,
+            "type": r.arm_type,
+            "name": r.name,
+            "id": r.arm_id(),
+            "region": r.region,
+            "reasons": list(self.reasons),
+            "az": [c.render() for c in self.az_commands()],
+        }
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    errors: list[str] = field(default_factory=list)
+    offline: bool = False
+    requests_note: str = ""
+
+    def by_key(self) -> dict[str, Change]:
+        return {c.key: c for c in self.changes}
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action != "no-op"]
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(ACTIONS, 0)
+        for c in self.changes:
+            out[c.action] += 1
+        return out
+
+    def summary_line(self) -> str:
+        c = self.counts()
+        parts = [f"{c['create']} to create", f"{c['update']} to update"]
+        if c["resume"]:
+            parts.append(f"{c['resume']} to resume")
+        if c["delete"]:
+            parts.append(f"{c['delete']} to delete")
+        parts.append(f"{c['no-op']} unchanged")
+        return "Plan: " + ", ".join(parts) + "."
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"changes": [c.to_json() for c in self.changes], "summary": self.counts()}
+        if self.offline:
+            data["offline"] = True
+        if self.errors:
+            data["errors"] = list(self.errors)
+        return data
+
+
+@dataclass
+class PlanOptions:
+    adopt: bool = False
+    offline: bool = False
+    parallelism: int = 8
+
+
+def offline_plan(resources: Sequence[Resource]) -> Plan:
+    """Plan against an empty subscription: no network, no credentials."""
+    changes = [
+        Change(r, "create", ["offline: planned against an empty subscription (nothing was read)"])
+        for r in resources
+    ]
+    return Plan(changes, offline=True)
+
+
+def decide(
+    r: Resource,
+    current: dict[str, Any] | None,
+    recorded: Mapping[str, Any] | None,
+    options: PlanOptions,
+) -> tuple[Change, str | None]:
+    """Turn what exists (and what the state file remembers) into one change, or a refusal."""
+    operation = (recorded or {}).get("operation") or None
+    if current is None:
+        token = (operation or {}).get("continuation_token")
+        if operation and token and operation.get("action") in ("create", "update"):
+            return Change(
+                r,
+                "resume",
+                [f"a {operation['action']} started at {operation.get('started_at')} is still recorded as "
+                 "running; resuming its long-running operation instead of starting another"],
+                resume_action=operation["action"],
+                continuation_token=token,
+            ), None
+        reasons = ["does not exist"]
+        if recorded and recorded.get("status") == "succeeded":
+            reasons = ["recorded in the state file but gone from Azure; creating it again"]
+        return Change(r, "create", reasons), None
+
+    origin = (recorded or {}).get("origin") or "created"
+    adopted = origin == "pre-existing"
+    if not r.is_ours(current) and not adopted:
+        if not options.adopt:
+            return Change(r, "no-op", ["exists, not created by pros"], current=current), (
+                f"{r.describe()} already exists but was not created by pros (it lacks the "
+                f"managed-by=pros / pros-deployment={r.spec.base_name} tags); pass --adopt to manage it "
+                "(it is then recorded as pre-existing and teardown will never delete it), or choose "
+                "another --base-name"
+            )
+        origin, adopted = "pre-existing", True
+
+    if r.in_progress(current):
+        state = r.provisioning_state(current)
+        token = (operation or {}).get("continuation_token")
+        action = (operation or {}).get("action")
+        if token and action in ("create", "update"):
+            return Change(
+                r, "resume",
+                [f"provisioningState is {state}: resuming the {action} an earlier run started"],
+                current=current, origin=origin, resume_action=action, continuation_token=token,
+            ), None
+        return Change(
+            r, "resume",
+            [f"provisioningState is {state}: waiting for the running operation to finish"],
+            current=current, origin=origin,
+        ), None
+
+    diffs = r.diff(current, adopted=adopted)
+    immutable = [d for d in diffs if d.immutable]
+    if immutable:
+        details = "; ".join(d.reason() for d in immutable)
+        return Change(r, "no-op", [d.reason() for d in immutable], current=current, origin=origin), (
+            f"{r.describe()} differs in a setting Azure cannot change in place ({details}); pros will "
+            "not replace it silently. Delete it yourself (pros teardown, or the az delete command) "
+            "and run again, or keep the existing value in your options"
+        )
+    reasons = [d.reason() for d in diffs]
+    state = (r.provisioning_state(current) or "").lower()
+    if state == "failed":
+        reasons.insert(0, "provisioningState is Failed: applying it again")
+        # No field diffs: a failed resource is re-applied with the full PUT, not patched.
+        return Change(r, "update", reasons, current=current, origin=origin), None
+    if adopted and not (recorded or {}).get("origin"):
+        reasons.insert(0, "adopting the existing resource (--adopt): recorded as pre-existing")
+    if diffs:
+        return Change(r, "update", reasons, current=current, diffs=diffs, origin=origin), None
+    return Change(r, "no-op", reasons or ["up to date"], current=current, origin=origin), None
+
+
+def make_plan(
+    resources: Sequence[Resource],
+    *,
+    clients: Any,
+    recorded: Callable[[str], Mapping[str, Any] | None],
+    options: PlanOptions,
+    stop: threading.Event | None = None,
+    on_read: Callable[[Resource], None] | None = None,
+) -> Plan:
+    """Read every resource (parents first, independent ones in parallel) and decide each change."""
+    if options.offline:
+        return offline_plan(resources)
+    by_key = {r.key: r for r in resources}
+    parents = {r.key: ((r.parent,) if r.parent else ()) for r in resources}
+
+    def read(key: str, results: Mapping[str, NodeResult]) -> Any:
+        r = by_key[key]
+        if r.parent and results[r.parent].value is None:
+            return None  # the parent does not exist, so neither does this: no request needed
+        if on_read:
+            on_read(r)
+        try:
+            return r.read(clients)
+        except Exception as exc:  # noqa: BLE001 - reported as a read failure of this resource
+            raise NodeFailed(f"reading {r.describe()} failed: {describe(exc)}") from exc
+
+    results = run_dag(parents, read, parallelism=options.parallelism, stop=stop)
+    errors: list[str] = []
+    changes: list[Change] = []
+    for r in resources:
+        result = results[r.key]
+        if result.status != "succeeded":
+            errors.append(result.error or f"reading {r.describe()} was {result.status}")
+            continue
+        change, refusal = decide(r, result.value, recorded(r.key), options)
+        changes.append(change)
+        if refusal:
+            errors.append(refusal)
+    if not errors:
+        errors.extend(check_names([c for c in changes if c.action == "create"], clients, options))
+    return Plan(changes, errors=errors)
+
+
+def check_names(creates: Sequence[Change], clients: Any, options: PlanOptions) -> list[str]:
+    """Global names about to be created must be free: ask the providers before creating anything."""
+    to_check = [c.resource for c in creates if c.resource.globally_unique]
+    if not to_check:
+        return []
+    by_key = {r.key: r for r in to_check}
+
+    def check(key: str, _results: Mapping[str, NodeResult]) -> Any:
+        r = by_key[key]
+        try:
+            return r.check_name(clients)
+        except Exception as exc:  # noqa: BLE001
+            raise NodeFailed(f"checking the name of {r.describe()} failed: {describe(exc)}") from exc
+
+    results = run_dag({k: () for k in by_key}, check, parallelism=options.parallelism)
+    errors = []
+    for key, result in results.items():
+        r = by_key[key]
+        if result.status != "succeeded":
+            errors.append(result.error or f"checking {r.describe()} was {result.status}")
+        elif result.value:
+            errors.append(
+                f"the name {r.name!r} for {r.label} is not available in Azure ({result.value}); names "
+                "derive from the base name and subscription, so choose another --base-name"
+            )
+    return errors

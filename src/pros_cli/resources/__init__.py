@@ -1,0 +1,1 @@
+"""One module per Azure resource kind; :mod:`pros_cli.resources.graph` assembles a deployment."""

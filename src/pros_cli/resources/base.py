@@ -1,0 +1,211 @@
+"""The shape every resource kind shares.
+
+A resource kind is one small module (Ansible azure_rm_* style): it knows its ARM type and id,
+what it depends on, how to read the current state (``None`` when absent), which desired fields it
+manages (and which of those are immutable), how to create, update and delete itself, and the az
+command line equivalent to each of those calls.
+
+Bodies are REST-shaped dicts (camelCase, as in ARM's own examples): the desired body, the body
+read back and the body echoed by ``az rest`` are the same shape, so diffs are plain comparisons.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pros_cli.echo import AzCommand, az
+from pros_cli.spec import DEPLOYMENT_TAG, TOOL_TAG, TOOL_TAG_VALUE, Spec
+
+# provisioningState values that mean an operation is still running.
+TERMINAL_STATES = {"succeeded", "failed", "canceled", "cancelled"}
+
+
+def get_path(body: dict[str, Any] | None, path: str) -> Any:
+    value: Any = body
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        # ARM property names are case-insensitive on input; match exactly first.
+        if part in value:
+            value = value[part]
+        else:
+            lowered = {k.lower(): v for k, v in value.items()}
+            value = lowered.get(part.lower())
+    return value
+
+
+def set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = body
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def same(current: Any, desired: Any) -> bool:
+    """ARM echoes enums and locations with its own casing ("Standard_LRS", "East US")."""
+    if isinstance(current, str) and isinstance(desired, str):
+        return current.replace(" ", "").lower() == desired.replace(" ", "").lower()
+    if isinstance(current, dict) and isinstance(desired, dict):
+        return all(same(current.get(k), v) for k, v in desired.items())
+    if isinstance(current, list) and isinstance(desired, list):
+        return len(current) == len(desired) and all(same(c, d) for c, d in zip(current, desired, strict=True))
+    return current == desired
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    path: str
+    current: Any
+    desired: Any
+    immutable: bool = False
+
+    def reason(self) -> str:
+        verb = "cannot change" if self.immutable else "change"
+        return f"{verb} {self.path}: {self.current!r} -> {self.desired!r}"
+
+
+class Resource(ABC):
+    """Base class for one Azure resource of one deployment."""
+
+    arm_type: ClassVar[str] = ""
+    client_kind: ClassVar[str] = ""
+    api_version: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # short human label for progress lines, e.g. "storage account"
+    # Desired fields pros manages; only these are compared. Paths into the REST body.
+    managed_fields: ClassVar[tuple[str, ...]] = ()
+    immutable_fields: ClassVar[tuple[str, ...]] = ("location",)
+    # Does the create response carry secrets (e.g. Redis accessKeys)? The state store scrubs
+    # continuation tokens regardless; this is documentation for reviewers.
+    secret_in_create_response: ClassVar[bool] = False
+    # Has a globally unique name, checked with the provider's name-availability call.
+    globally_unique: ClassVar[bool] = False
+    tagged: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        spec: Spec,
+        *,
+        key: str,
+        name: str,
+        region: str | None,
+        depends_on: tuple[str, ...] = (),
+        parent: str | None = None,
+    ):
+        self.spec = spec
+        self.key = key
+        self.name = name
+        self.region = region
+        self.depends_on = depends_on
+        self.parent = parent  # structural parent: if it is absent, so is this
+
+    # ---- identity -------------------------------------------------------------------------
+    @property
+    def resource_group(self) -> str:
+        return self.spec.resource_group
+
+    @property
+    def subscription_id(self) -> str:
+        return self.spec.subscription_id
+
+    def arm_id(self) -> str:
+        provider, _, kind = self.arm_type.partition("/")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{provider}/{kind}/{self.name}"
+        )
+
+    def describe(self) -> str:
+        where = f" ({self.region})" if self.region else ""
+        return f"{self.label} {self.name}{where}"
+
+    # ---- desired state and diff -------------------------------------------------------------
+    def desired_tags(self) -> dict[str, str]:
+        return self.spec.tags() if self.tagged else {}
+
+    @abstractmethod
+    def desired(self) -> dict[str, Any]:
+        """The REST body pros wants (for a PUT)."""
+
+    def diff(self, current: dict[str, Any], *, adopted: bool = False) -> list[FieldDiff]:
+        desired = self.desired()
+        diffs: list[FieldDiff] = []
+        for path in self.managed_fields:
+            want = get_path(desired, path)
+            have = get_path(current, path)
+            if want is None:
+                continue
+            if not same(have, want):
+                diffs.append(FieldDiff(path, have, want, immutable=path in self.immutable_fields))
+        if self.tagged and not adopted:
+            have_tags = current.get("tags") or {}
+            for k, v in self.desired_tags().items():
+                if have_tags.get(k) != v:
+                    diffs.append(FieldDiff(f"tags.{k}", have_tags.get(k), v))
+        return diffs
+
+    def merged_tags(self, current: dict[str, Any] | None) -> dict[str, str]:
+        """Our tags on top of whatever tags the resource already has (never drop user tags)."""
+        tags = dict((current or {}).get("tags") or {})
+        tags.update(self.desired_tags())
+        return tags
+
+    def is_ours(self, current: dict[str, Any]) -> bool:
+        if not self.tagged:
+            return True
+        tags = current.get("tags") or {}
+        return tags.get(TOOL_TAG) == TOOL_TAG_VALUE and tags.get(DEPLOYMENT_TAG) == self.spec.base_name
+
+    def provisioning_state(self, current: dict[str, Any]) -> str | None:
+        state = get_path(current, "properties.provisioningState")
+        return str(state) if state is not None else None
+
+    def in_progress(self, current: dict[str, Any]) -> bool:
+        state = self.provisioning_state(current)
+        return state is not None and state.lower() not in TERMINAL_STATES
+
+    def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
+        """Non-secret facts worth keeping in the state file (endpoints, principal ids)."""
+        return {}
+
+    # ---- calls ----------------------------------------------------------------------------
+    def client(self, clients: Any) -> Any:
+        return clients.get(self.client_kind)
+
+    @abstractmethod
+    def read(self, clients: Any) -> dict[str, Any] | None:
+        """GET the resource as REST JSON; None when ARM says it does not exist."""
+
+    @abstractmethod
+    def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
+        """Start the create (PUT); return an LROPoller or the created body. With a
+        continuation token, rebuild the poller of a create an earlier run started instead."""
+
+    def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
+        """Default: PUT the desired body again (it carries the merged tags)."""
+        return self.create(clients)
+
+    @abstractmethod
+    def delete(self, clients: Any) -> Any:
+        """Start the delete; return an LROPoller or None."""
+
+    def check_name(self, clients: Any) -> str | None:
+        """For globally unique names: None when free, else the reason it is not."""
+        return None
+
+    # ---- az equivalents -------------------------------------------------------------------
+    def az_read(self) -> AzCommand:
+        return az("resource", "show", "--ids", self.arm_id(), read_only=True)
+
+    @abstractmethod
+    def az_create(self) -> list[AzCommand]:
+        """The az commands equivalent to :meth:`create`."""
+
+    def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
+        return self.az_create()
+
+    @abstractmethod
+    def az_delete(self) -> list[AzCommand]:
+        """The az commands equivalent to :meth:`delete`."""
