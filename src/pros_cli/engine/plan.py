@@ -142,7 +142,11 @@ def decide(
 
     origin = (recorded or {}).get("origin") or "created"
     adopted = origin == "pre-existing"
-    if not r.is_ours(current) and not adopted:
+    # Ours: it carries our tags, or our state file says pros created it (lost tags are drift).
+    recorded_as_ours = bool(recorded) and origin == "created" and str(recorded.get("id", "")).lower() == (
+        r.arm_id().lower()
+    )
+    if not r.is_ours(current) and not adopted and not recorded_as_ours:
         if not options.adopt:
             return Change(r, "no-op", ["exists, not created by pros"], current=current), (
                 f"{r.describe()} already exists but was not created by pros (it lacks the "

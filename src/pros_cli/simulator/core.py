@@ -324,6 +324,14 @@ class Simulator:
         with self.transaction():
             self.db["config"]["inject"] = []
 
+    def fast_forward(self) -> None:
+        """Let time pass: every running operation finishes at its next poll."""
+        with self.transaction():
+            for op in self.db["operations"].values():
+                if op["status"] == "InProgress":
+                    op["ready_at"] = min(op["ready_at"], time.time())
+                    op["polls_left"] = min(op["polls_left"], 1)
+
     def take_name(self, arm_type: str, name: str) -> None:
         """Mark a global name as taken by someone outside this subscription."""
         with self.transaction():
@@ -535,7 +543,7 @@ class Simulator:
             return SimResponse(
                 429,
                 {"error": {"code": "TooManyRequests", "message": "The request is being throttled (simulated)."}},
-                {"Retry-After": _fmt_seconds(retry_after)},
+                retry_headers(retry_after),
             )
         if roll < throttle + error:
             return SimResponse(
@@ -947,7 +955,7 @@ class Simulator:
         body: bool = True,
     ) -> SimResponse:
         status_url, result_url = self._op_urls(op, req)
-        headers = {"Retry-After": _fmt_seconds(self.profile.poll_interval)}
+        headers = retry_headers(self.profile.poll_interval)
         if mode == "async":
             headers["Azure-AsyncOperation"] = status_url
             headers["Location"] = result_url
@@ -972,7 +980,7 @@ class Simulator:
             body["endTime"] = op.get("endTime")
         if op["status"] == "Failed":
             body["error"] = op["error"]
-        headers = {"Retry-After": _fmt_seconds(self.profile.poll_interval)} if op["status"] == "InProgress" else {}
+        headers = retry_headers(self.profile.poll_interval) if op["status"] == "InProgress" else {}
         return SimResponse(200, body, headers)
 
     def operation_result(self, req: SimRequest, op_id: str) -> SimResponse:
@@ -982,9 +990,7 @@ class Simulator:
         op = self.advance(op_id)
         assert op is not None
         if op["status"] == "InProgress":
-            return SimResponse(
-                202, None, {"Location": req.url, "Retry-After": _fmt_seconds(self.profile.poll_interval)}
-            )
+            return SimResponse(202, None, {"Location": req.url, **retry_headers(self.profile.poll_interval)})
         if op["status"] == "Failed":
             err = op["error"] or {"code": "OperationFailed", "message": "The operation failed."}
             return SimResponse(400, {"error": err})
@@ -1012,6 +1018,10 @@ def _deep_merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
             target[key] = copy.deepcopy(value)
 
 
-def _fmt_seconds(value: float) -> str:
-    value = float(value)
-    return str(int(value)) if value.is_integer() else f"{value:.3f}"
+def retry_headers(seconds: float) -> dict[str, str]:
+    """ARM's Retry-After is whole seconds (the SDKs parse it as int); finer delays use
+    retry-after-ms, which azure-core also honours."""
+    seconds = float(seconds)
+    if seconds.is_integer():
+        return {"Retry-After": str(int(seconds))}
+    return {"retry-after-ms": str(round(seconds * 1000))}

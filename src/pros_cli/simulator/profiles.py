@@ -59,4 +59,6 @@ PROFILES: dict[str, LatencyProfile] = {
     # Every long-running operation needs several polls: exercises polling and resume paths.
     "slow-polls": LatencyProfile("slow-polls", default=OpLatency(6, 0.0)),
     "realistic": _realistic(),
+    # Long-running operations never finish within a test: for --no-wait, Ctrl-C and locking tests.
+    "stuck": LatencyProfile("stuck", default=OpLatency(1, 3600.0), poll_interval=0.05),
 }

@@ -1,0 +1,409 @@
+"""pros provision against the simulator: idempotence, crash recovery, locking, faults, input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from pros_cli.simulator.core import Simulator
+from tests.conftest import (
+    SUB,
+    assert_no_secrets,
+    load_state,
+    run_child,
+    run_pros,
+    spawn,
+    state_file,
+    wait_for,
+)
+
+WRITES = ("PUT", "PATCH", "DELETE")
+RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-demo"
+
+
+def sim_resources(sim: Simulator) -> dict[str, dict]:
+    sim.reload()
+    return {r["body"]["id"].lower(): r for r in sim.db["resources"].values()}
+
+
+def expected_ids(regions: tuple[str, ...] = ("eastus", "westus")) -> set[str]:
+    from pros_cli.resources.graph import build_resources
+    from pros_cli.spec import build_spec
+
+    spec = build_spec(base_name="demo", subscription_id=SUB, regions=regions)
+    return {r.arm_id().lower() for r in build_resources(spec)}
+
+
+def test_fresh_provision_creates_tagged_resources_and_records_them(sim, no_secret_leaks):
+    run = run_pros("provision", "--base-name", "demo")
+    assert run.code == 0, run.err
+    resources = sim_resources(sim)
+    assert set(resources) == expected_ids()
+    for r in resources.values():
+        assert r["body"]["tags"] == {"managed-by": "pros", "pros-deployment": "demo"}
+    storage = [r["body"] for r in resources.values() if r["type"] == "Microsoft.Storage/storageAccounts"]
+    assert len(storage) == 2
+    for body in storage:
+        assert body["kind"] == "StorageV2"
+        assert body["sku"]["name"] == "Standard_LRS"
+        assert body["properties"]["minimumTlsVersion"] == "TLS1_2"
+        assert body["properties"]["allowBlobPublicAccess"] is False
+    state = load_state()
+    assert state["schema_version"] == 1
+    assert {e["id"].lower() for e in state["resources"].values()} == expected_ids()
+    for entry in state["resources"].values():
+        assert entry["status"] == "succeeded"
+        assert entry["origin"] == "created"
+        assert entry["operation"] is None
+    assert_no_secrets(run.out, run.err)
+
+
+def test_second_provision_makes_no_writes_and_plans_all_noop(sim):
+    assert run_pros("provision", "--base-name", "demo").code == 0
+    writes_before = sim.count(*WRITES)
+    plan = run_pros("provision", "--base-name", "demo", "--dry-run", "-o", "json")
+    assert plan.code == 0, plan.err
+    actions = {c["action"] for c in plan.json()["changes"]}
+    assert actions == {"no-op"}
+    again = run_pros("provision", "--base-name", "demo")
+    assert again.code == 0, again.err
+    assert sim.count(*WRITES) == writes_before
+    assert again.echoed == []
+
+
+def test_dry_run_json_lists_changes_with_arm_types_and_az_lines(sim):
+    run = run_pros("provision", "--base-name", "demo", "--dry-run", "-o", "json")
+    assert run.code == 0, run.err
+    data = run.json()
+    assert {c["type"] for c in data["changes"]} == {
+        "Microsoft.Resources/resourceGroups",
+        "Microsoft.Storage/storageAccounts",
+    }
+    for change in data["changes"]:
+        assert set(change) >= {"action", "type", "name", "id", "region", "reasons", "az"}
+        assert change["action"] == "create"
+        assert change["reasons"]
+        assert change["az"] and all(line.startswith("az ") for line in change["az"])
+    assert sim.count(*WRITES) == 0
+    assert not state_file().exists()
+
+
+def test_offline_dry_run_needs_no_cloud_and_says_so(isolated, monkeypatch):
+    monkeypatch.delenv("PROS_CLOUD")
+    run = run_pros("provision", "--base-name", "demo", "--dry-run", "--offline", "-o", "json")
+    assert run.code == 0, run.err
+    assert "offline" in run.err
+    data = run.json()
+    assert data["offline"] is True
+    assert len(data["changes"]) == 3
+    assert not (isolated / ".pros").exists()
+
+
+def test_offline_without_dry_run_is_refused(sim):
+    run = run_pros("provision", "--base-name", "demo", "--offline")
+    assert run.code == 2
+    assert "--dry-run" in run.err
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--base-name", "Demo"], "uppercase"),
+        (["--base-name", "de"], "characters long"),
+        (["--base-name", "a-very-long-name"], "characters long"),
+        (["--base-name", "1demo"], "start with a letter"),
+        (["--base-name", "demo-"], "ends with a hyphen"),
+        (["--base-name", "de--mo"], "consecutive hyphens"),
+        (["--base-name", "de_mo"], "'_'"),
+        (["--base-name", "demo", "--region", "eastus", "--region", "mars"], "unknown Azure region 'mars'"),
+        (["--base-name", "demo", "--region", "eastus", "--region", "eastus"], "given twice"),
+        (["--base-name", "demo", "--parallelism", "0"], "parallelism"),
+        (["--base-name", "demo", "-o", "yaml"], "yaml"),
+        (["--base-name", "demo", "--storage-sku", "Premium_XYZ"], "storage SKU"),
+        (["--base-name", "demo", "--subscription", "not-a-guid"], "subscription id"),
+        (["--base-name", "demo", "--quiet", "--verbose"], "contradict"),
+        (["--base-name", "demo", "--no-such-option"], "no-such-option"),
+    ],
+)
+def test_bad_input_exits_2_before_any_request(sim, args, needle):
+    run = run_pros("provision", *args)
+    assert run.code == 2, (run.out, run.err)
+    assert needle.lower() in run.err.lower()
+    assert sim.count() == 0
+    assert not state_file().exists()
+
+
+def test_bad_environment_value_exits_2(sim):
+    run = run_pros("provision", "--base-name", "demo", env={"PROS_PARALLELISM": "lots"})
+    assert run.code == 2
+    assert sim.count() == 0
+
+
+def test_no_subscription_anywhere_is_a_clear_error(isolated, monkeypatch):
+    monkeypatch.delenv("PROS_CLOUD")
+    run = run_pros("provision", "--base-name", "demo", "--dry-run")
+    assert run.code == 2
+    assert "no Azure subscription selected" in run.err
+    assert "az login" in run.err
+
+
+def test_subscription_from_az_cli_profile(isolated, monkeypatch):
+    monkeypatch.delenv("PROS_CLOUD")
+    config = isolated / "azure-config"
+    config.mkdir()
+    sub = "11111111-2222-3333-4444-555555555555"
+    profile = {"subscriptions": [{"id": "99999999-2222-3333-4444-555555555555", "isDefault": False},
+                                 {"id": sub, "isDefault": True}]}
+    (config / "azureProfile.json").write_text("\ufeff" + json.dumps(profile), encoding="utf-8")
+    run = run_pros("provision", "--base-name", "demo", "--dry-run", "--offline", "-o", "json")
+    assert run.code == 0, run.err
+    assert any(sub in c["id"] for c in run.json()["changes"])
+
+
+def test_global_options_work_after_the_subcommand_and_from_environment(sim):
+    before = run_pros("-o", "json", "--dry-run", "provision", "--base-name", "demo")
+    after = run_pros("provision", "--base-name", "demo", "--dry-run", "-o", "json")
+    env = run_pros("provision", env={"PROS_BASE_NAME": "demo", "PROS_OUTPUT": "json", "PROS_DRY_RUN": "1"})
+    assert before.code == after.code == env.code == 0
+    assert before.json() == after.json() == env.json()
+
+
+def test_base_name_defaults_to_the_only_recorded_deployment(sim):
+    assert run_pros("provision", "--base-name", "demo").code == 0
+    run = run_pros("provision", "--dry-run", "-o", "json")
+    assert run.code == 0, run.err
+    assert {c["action"] for c in run.json()["changes"]} == {"no-op"}
+    assert run_pros("provision", "--base-name", "other").code == 0
+    ambiguous = run_pros("provision", "--dry-run")
+    assert ambiguous.code == 2
+    assert "several deployments" in ambiguous.err
+
+
+def test_with_30_percent_throttling_and_5_percent_errors_provision_succeeds(sim):
+    sim.configure(throttle=0.30, error=0.05, retry_after=0)
+    run = run_pros("provision", "--base-name", "demo")
+    assert run.code == 0, run.err
+    entries = sim.log_entries()
+    assert any(e["status"] == 429 for e in entries)
+    assert any(e["status"] == 500 for e in entries) or len(entries) < 40
+    assert set(sim_resources(sim)) == expected_ids()
+    writes = [e for e in sim.writes() if not e.get("fault")]
+    again = run_pros("provision", "--base-name", "demo")
+    assert again.code == 0, again.err
+    assert again.echoed == []
+    assert [e for e in sim.writes() if not e.get("fault")] == writes
+
+
+def test_drift_in_a_mutable_setting_is_updated_in_place(sim):
+    assert run_pros("provision", "--base-name", "demo").code == 0
+    sa_id = next(i for i in expected_ids() if "storageaccounts" in i and "eus" in i)
+    with sim.transaction():
+        sim.db["resources"][sa_id]["body"]["properties"]["minimumTlsVersion"] = "TLS1_0"
+        sim.db["resources"][sa_id]["body"]["tags"] = {"owner": "team-x"}
+    writes = sim.count(*WRITES)
+    plan = run_pros("provision", "--dry-run", "-o", "json")
+    changes = {c["name"]: c for c in plan.json()["changes"]}
+    change = changes[sa_id.rsplit("/", 1)[1]]
+    assert change["action"] == "update"
+    assert any("minimumTlsVersion" in r for r in change["reasons"])
+    run = run_pros("provision")
+    assert run.code == 0, run.err
+    assert sim.count(*WRITES) == writes + 1
+    assert sim.writes()[-1]["method"] == "PATCH"
+    body = sim_resources(sim)[sa_id]["body"]
+    assert body["properties"]["minimumTlsVersion"] == "TLS1_2"
+    assert body["tags"]["owner"] == "team-x"  # the user's tag is kept
+    assert body["tags"]["managed-by"] == "pros"
+    assert any(line.startswith("az storage account update") for line in run.echoed)
+
+
+def test_immutable_drift_is_refused_not_replaced(sim):
+    assert run_pros("provision", "--base-name", "demo").code == 0
+    sa_id = next(i for i in expected_ids() if "storageaccounts" in i and "eus" in i)
+    with sim.transaction():
+        sim.db["resources"][sa_id]["body"]["location"] = "centralus"
+    writes = sim.count(*WRITES)
+    run = run_pros("provision")
+    assert run.code == 1
+    assert "cannot change location" in run.err
+    assert "nothing was changed" in run.err
+    assert sim.count(*WRITES) == writes
+
+
+def test_existing_resource_without_our_tags_needs_adopt(sim):
+    from pros_cli.azure.clients import ClientFactory
+
+    clients = ClientFactory(SUB, cloud="simulator", simulator=sim)
+    clients.resource.resource_groups.create_or_update("rg-demo", {"location": "eastus", "tags": {"team": "a"}})
+    writes = sim.count(*WRITES)
+    refused = run_pros("provision", "--base-name", "demo")
+    assert refused.code == 1
+    assert "--adopt" in refused.err
+    assert sim.count(*WRITES) == writes
+    adopted = run_pros("provision", "--base-name", "demo", "--adopt")
+    assert adopted.code == 0, adopted.err
+    state = load_state()
+    assert state["resources"]["resource-group"]["origin"] == "pre-existing"
+    assert state["resources"]["storage/eastus"]["origin"] == "created"
+    rg = sim_resources(sim)[RG_ID.lower()]["body"]
+    assert rg["tags"] == {"team": "a"}  # an adopted resource is not re-tagged as ours
+    again = run_pros("provision", "--base-name", "demo")
+    assert again.code == 0, again.err  # recorded as pre-existing: no --adopt needed any more
+
+
+def test_globally_taken_storage_name_is_found_before_anything_is_created(sim):
+    from pros_cli.spec import build_spec
+
+    spec = build_spec(base_name="demo", subscription_id=SUB)
+    sim.take_name("Microsoft.Storage/storageAccounts", spec.names.storage_account("westus"))
+    run = run_pros("provision", "--base-name", "demo")
+    assert run.code == 1
+    assert spec.names.storage_account("westus") in run.err
+    assert "not available" in run.err
+    assert sim.count(*WRITES) == 0
+
+
+def test_three_regions(sim):
+    run = run_pros("provision", "--base-name", "demo", "-l", "eastus", "-l", "westeurope", "-l", "japaneast")
+    assert run.code == 0, run.err
+    assert set(sim_resources(sim)) == expected_ids(("eastus", "westeurope", "japaneast"))
+
+
+def test_no_wait_then_rerun_resumes_without_a_second_create(sim):
+    sim.configure(profile="slow-polls")
+    first = run_pros("provision", "--base-name", "demo", "--no-wait", "-o", "json")
+    assert first.code == 0, first.err
+    assert first.json()["result"] == "started"
+    state = load_state()
+    for region in ("eastus", "westus"):
+        entry = state["resources"][f"storage/{region}"]
+        assert entry["status"] == "creating"
+        assert entry["operation"]["continuation_token"]
+    puts = sim.count("PUT", path_contains="storageAccounts")
+    assert puts == 2
+    second = run_pros("provision", "--base-name", "demo")
+    assert second.code == 0, second.err
+    assert sim.count("PUT", path_contains="storageAccounts") == puts
+    assert all(e["status"] == "succeeded" for e in load_state()["resources"].values())
+    assert "> storage account" in second.err
+
+
+def test_state_recorded_lost_is_rebuilt_from_azure_without_writes(sim):
+    assert run_pros("provision", "--base-name", "demo").code == 0
+    original = load_state()
+    state_file().unlink()
+    writes = sim.count(*WRITES)
+    run = run_pros("provision", "--base-name", "demo")
+    assert run.code == 0, run.err
+    assert sim.count(*WRITES) == writes
+    assert set(load_state()["resources"]) == set(original["resources"])
+
+
+def test_emit_script_writes_a_runnable_bash_script(sim, isolated):
+    script = isolated / "out" / "provision.sh"
+    run = run_pros("provision", "--base-name", "demo", "--emit-script", str(script))
+    assert run.code == 0, run.err
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+    body = [line for line in text.splitlines() if line.startswith("az ")]
+    assert body == run.echoed
+    assert os.access(script, os.X_OK)
+
+
+def test_dry_run_emit_script_holds_the_planned_commands(sim, isolated):
+    script = isolated / "plan.sh"
+    run = run_pros("provision", "--base-name", "demo", "--dry-run", "--emit-script", str(script))
+    assert run.code == 0, run.err
+    lines = [line for line in script.read_text().splitlines() if line.startswith("az ")]
+    assert len(lines) == 3
+    assert run.echoed == []  # nothing was executed
+    assert sim.count(*WRITES) == 0
+
+
+def test_quiet_echoes_nothing_and_verbose_echoes_reads(sim):
+    quiet = run_pros("provision", "--base-name", "demo", "--quiet")
+    assert quiet.code == 0
+    assert quiet.err == ""
+    verbose = run_pros("provision", "--base-name", "demo", "--verbose")
+    assert verbose.code == 0
+    assert any(line.startswith("az storage account show") for line in verbose.echoed)
+    assert any(line.startswith("az group show") for line in verbose.echoed)
+
+
+# ---- child processes: SIGKILL, locking, Ctrl-C -------------------------------------------------
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("crash", ["1:after", "2:after", "2:before", "3:after"])
+def test_provision_killed_part_way_converges_on_rerun(sim, crash):
+    killed = run_child("provision", "--base-name", "demo", env={"PROS_SIMULATOR_CRASH_AFTER_WRITES": crash})
+    assert killed.code == -signal.SIGKILL, killed.err
+    rerun = run_child("provision", "--base-name", "demo")
+    assert rerun.code == 0, rerun.err
+    resources = sim_resources(sim)
+    assert set(resources) == expected_ids()
+    # Each resource was created by exactly one accepted PUT: no second create after the crash.
+    accepted = [e for e in sim.log_entries() if e["method"] == "PUT" and e.get("status") in (200, 201, 202)]
+    paths = [e["path"].lower() for e in accepted]
+    assert len(paths) == len(set(paths)) == len(expected_ids())
+    state = load_state()
+    assert {e["id"].lower() for e in state["resources"].values()} == expected_ids()
+    assert all(e["status"] == "succeeded" and e["operation"] is None for e in state["resources"].values())
+    third = run_child("provision", "--base-name", "demo", "-o", "json")
+    assert third.code == 0
+    assert {r["action"] for r in json.loads(third.out)["resources"]} == {"no-op"}
+
+
+@pytest.mark.subprocess
+def test_second_concurrent_run_is_refused_and_state_unchanged(sim):
+    sim.configure(profile="stuck")
+    first = spawn("provision", "--base-name", "demo")
+    try:
+        def storage_started() -> bool:
+            if not state_file().exists():
+                return False
+            entries = load_state()["resources"]
+            return sum(1 for e in entries.values() if (e.get("operation") or {}).get("continuation_token")) == 2
+
+        wait_for(storage_started, timeout=60)
+        before = state_file().read_bytes()
+        second = run_pros("provision", "--base-name", "demo")
+        assert second.code == 1
+        assert "locked by another pros run" in second.err
+        assert f"pid {first.pid}" in second.err
+        assert state_file().read_bytes() == before
+    finally:
+        first.kill()
+        first.communicate()
+
+
+@pytest.mark.subprocess
+def test_ctrl_c_records_in_flight_work_and_exits_130(sim):
+    sim.configure(profile="stuck")
+    proc = spawn("provision", "--base-name", "demo")
+    try:
+        wait_for(lambda: state_file().exists() and sum(
+            1 for e in load_state()["resources"].values() if (e.get("operation") or {}).get("continuation_token")
+        ) == 2, timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    state = load_state()
+    assert state["resources"]["storage/eastus"]["status"] == "creating"
+    assert state["resources"]["storage/eastus"]["operation"]["continuation_token"]
+    sim.configure(profile="instant")
+    sim.fast_forward()
+    start = time.monotonic()
+    rerun = run_pros("provision", "--base-name", "demo")
+    assert rerun.code == 0, rerun.err
+    assert time.monotonic() - start < 60
+    assert sim.count("PUT", path_contains="storageAccounts") == 2

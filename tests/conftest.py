@@ -1,0 +1,138 @@
+"""Shared fixtures: an isolated working directory, the ARM simulator, and ways to run pros.
+
+Every test runs in its own temporary directory with its own simulator file, so runs never see
+each other's state. ``pros`` is run in-process (fast) or as a child process (SIGKILL, locking).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION, SECRET_MARKER, Simulator
+
+SUB = DEFAULT_SUBSCRIPTION
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    @property
+    def echoed(self) -> list[str]:
+        return [line[len("Executing: "):] for line in self.err.splitlines() if line.startswith("Executing: ")]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Own cwd, no ambient Azure or pros settings, the simulator as the cloud."""
+    for key in list(os.environ):
+        if key.startswith(("PROS_", "AZURE_")):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure-config"))  # no az login here
+    monkeypatch.setenv("PROS_CLOUD", "simulator")
+    monkeypatch.setenv("PROS_SIMULATOR_FILE", str(tmp_path / "cloud" / "sim.json"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def sim(isolated: Path) -> Simulator:
+    """The persisted simulator the pros runs of this test talk to."""
+    return Simulator(path=isolated / "cloud" / "sim.json")
+
+
+def run_pros(*args: str, env: dict[str, str] | None = None) -> Run:
+    """Run the CLI in-process and return exit status, stdout and stderr."""
+    from pros_cli.cli.app import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {}
+    for key, value in (env or {}).items():
+        saved[key] = os.environ.get(key)
+        os.environ[key] = value
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def pros():
+    return run_pros
+
+
+def pros_argv() -> list[str]:
+    return [sys.executable, "-m", "pros_cli"]
+
+
+def spawn(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.Popen(
+        [*pros_argv(), *args], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
+
+
+def run_child(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+    proc = spawn(*args, env=env)
+    out, err = proc.communicate(timeout=timeout)
+    return Run(proc.returncode, out, err)
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def state_file(base: str = "demo") -> Path:
+    return Path.cwd() / ".pros" / f"{base}.json"
+
+
+def load_state(base: str = "demo") -> dict[str, Any]:
+    return json.loads(state_file(base).read_text())
+
+
+def assert_no_secrets(*texts: str) -> None:
+    for text in texts:
+        assert SECRET_MARKER not in text, "a simulator secret leaked into output"
+
+
+@pytest.fixture
+def no_secret_leaks(isolated: Path) -> Iterator[None]:
+    """After the test: no simulator secret in the state directory or emitted scripts."""
+    yield
+    for path in (isolated / ".pros").rglob("*"):
+        if path.is_file() and not path.name.startswith(".simulator"):
+            assert SECRET_MARKER not in path.read_text(errors="replace"), f"secret leaked into {path}"
