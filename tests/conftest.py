@@ -136,3 +136,136 @@ def no_secret_leaks(isolated: Path) -> Iterator[None]:
     for path in (isolated / ".pros").rglob("*"):
         if path.is_file() and not path.name.startswith(".simulator"):
             assert SECRET_MARKER not in path.read_text(errors="replace"), f"secret leaked into {path}"
+
+
+# ---- the engine, driven directly (resource-kind tests) --------------------------------------
+
+
+@dataclass
+class Converged:
+    plan: Any
+    report: Any
+    echoed: list[str]
+
+
+class EngineHarness:
+    """Plan and apply a list of resources against an in-memory simulator, as provision does."""
+
+    def __init__(self, sim: Simulator, state_path: Path):
+        from pros_cli.azure.clients import ClientFactory
+
+        self.sim = sim
+        self.clients = ClientFactory(SUB, cloud="simulator", simulator=sim)
+        self.state_path = state_path
+
+    def state(self) -> Any:
+        from pros_cli.state import StateStore
+
+        return StateStore.open(self.state_path, base_name="demo", subscription_id=SUB, cloud="simulator")
+
+    def plan(self, resources: list[Any], *, adopt: bool = False) -> Any:
+        from pros_cli.engine.plan import PlanOptions, make_plan
+
+        state = self.state()
+        return make_plan(resources, clients=self.clients, recorded=state.get, options=PlanOptions(adopt=adopt))
+
+    def converge(self, resources: list[Any], *, adopt: bool = False, no_wait: bool = False) -> Converged:
+        import threading
+
+        from pros_cli.echo import Echo
+        from pros_cli.engine.apply import Applier, ApplyOptions
+
+        state = self.state()
+        plan = self.plan(resources, adopt=adopt)
+        assert not plan.errors, plan.errors
+        lines: list[str] = []
+        echo = Echo(write=lambda line: lines.append(line[len("Executing: "):]))
+        applier = Applier(clients=self.clients, state=state, echo=echo,
+                          options=ApplyOptions(no_wait=no_wait), stop=threading.Event())
+        report = applier.apply(plan)
+        return Converged(plan, report, lines)
+
+
+@pytest.fixture
+def memsim() -> Simulator:
+    """An in-memory simulator (no file), for tests that drive the engine or SDK directly."""
+    return Simulator()
+
+
+@pytest.fixture
+def engine(memsim: Simulator, tmp_path: Path) -> EngineHarness:
+    return EngineHarness(memsim, tmp_path / "engine-state.json")
+
+
+def make_spec(**overrides: Any) -> Any:
+    from pros_cli.spec import build_spec
+
+    args: dict[str, Any] = {"base_name": "demo", "subscription_id": SUB}
+    args.update(overrides)
+    return build_spec(**args)
+
+
+# ---- az's own parser ---------------------------------------------------------------------------
+
+
+def _shared_dir() -> Path:
+    env = os.environ.get("PROS_SHARED_DIR")
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve().parent.parent
+    candidates += [here.parent / "shared", Path("/work/shared")]
+    for candidate in candidates:
+        if (candidate / "tools" / "az-parse-check").exists():
+            return candidate
+    raise RuntimeError(
+        "cannot find shared/tools/az-parse-check; set PROS_SHARED_DIR to the directory holding tools/"
+    )
+
+
+def _az_python() -> Path:
+    """A Python with azure-cli installed, in its own venv (azure-cli pins other azure-mgmt-* versions)."""
+    env = os.environ.get("PROS_AZ_PYTHON")
+    if env:
+        return Path(env)
+    venv = Path(os.environ.get("PROS_AZ_VENV") or Path.home() / ".cache" / "pros" / "az-venv")
+    python = venv / "bin" / "python"
+    marker = venv / ".pros-azure-cli-ok"
+    if marker.exists() and python.exists():
+        return python
+    import fcntl
+
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(venv) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "azure-cli"], check=True)
+            marker.write_text("ok\n")
+    return python
+
+
+class AzParser:
+    def __init__(self) -> None:
+        self.python = _az_python()
+        self.tool = _shared_dir() / "tools" / "az-parse-check"
+
+    def failures(self, lines: list[str]) -> list[str]:
+        """Lines az's parser rejects, with its message."""
+        unique = list(dict.fromkeys(line for line in lines if line.strip()))
+        if not unique:
+            return []
+        proc = subprocess.run(
+            [str(self.python), str(self.tool), "-"],
+            input="\n".join(unique) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        bad = [line for line in proc.stdout.splitlines() if not line.startswith("OK")]
+        if proc.returncode != 0 and not bad:
+            bad = [f"az-parse-check failed: {proc.stderr.strip()[:2000]}"]
+        return bad
+
+
+@pytest.fixture(scope="session")
+def az_parser() -> AzParser:
+    return AzParser()

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from pros_cli import regions as region_table
 from pros_cli.errors import UsageError
@@ -108,6 +109,77 @@ def name_suffix(subscription_id: str, base_name: str) -> str:
     return "".join(chars)
 
 
+
+APIM_SKUS = ("Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2")
+FUNCTION_PLANS = ("flex", "consumption")
+REDIS_SKUS = {"Basic": "C", "Standard": "C", "Premium": "P"}
+MODEL_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged")
+PYTHON_VERSIONS = ("3.11", "3.12")
+HOST_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+KV_SECRET_RE = re.compile(
+    r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/(?P<name>[a-zA-Z0-9-]{1,127})"
+    r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
+)
+DEPLOYMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class ModelDeployment:
+    """One model deployment on every regional OpenAI account."""
+
+    name: str  # the deployment name clients use
+    model: str
+    version: str
+    sku: str = "Standard"
+    capacity: int = 30
+
+    def to_state(self) -> dict[str, Any]:
+        return {"name": self.name, "model": self.model, "version": self.version, "sku": self.sku,
+                "capacity": self.capacity}
+
+
+DEFAULT_MODELS = (
+    ModelDeployment("gpt-4o", "gpt-4o", "2024-08-06"),
+    ModelDeployment("text-embedding-ada-002", "text-embedding-ada-002", "2"),
+)
+
+
+def parse_model(text: str, *, sku: str = "Standard", capacity: int = 30) -> ModelDeployment:
+    """``MODEL:VERSION`` or ``DEPLOYMENT=MODEL:VERSION``."""
+    name, _, rest = text.partition("=") if "=" in text else ("", "", text)
+    model, _, version = rest.partition(":")
+    model, version, name = model.strip(), version.strip(), (name.strip() or model.strip())
+    if not model or not version:
+        raise UsageError(
+            f"invalid --model {text!r}: expected MODEL:VERSION, e.g. gpt-4o:2024-08-06",
+            hint="optionally prefix a deployment name: chat=gpt-4o:2024-08-06",
+        )
+    return ModelDeployment(name=name, model=model, version=version, sku=sku, capacity=capacity)
+
+
+def validate_models(models: tuple[ModelDeployment, ...]) -> tuple[ModelDeployment, ...]:
+    if not models:
+        raise UsageError("no model deployments given", hint="pass --model MODEL:VERSION at least once")
+    seen: set[str] = set()
+    for m in models:
+        if not DEPLOYMENT_NAME_RE.match(m.name):
+            raise UsageError(
+                f"invalid model deployment name {m.name!r}: 2-64 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        if m.name.lower() in seen:
+            raise UsageError(f"model deployment {m.name!r} is given twice", hint="list each deployment once")
+        seen.add(m.name.lower())
+        if m.sku not in MODEL_SKUS:
+            raise UsageError(f"unknown model SKU {m.sku!r} for {m.name}", hint=f"choose one of {', '.join(MODEL_SKUS)}")
+        if not isinstance(m.capacity, int) or isinstance(m.capacity, bool) or not 1 <= m.capacity <= 10000:
+            raise UsageError(
+                f"invalid capacity {m.capacity!r} for model deployment {m.name}: a whole number from 1 to 10000 "
+                "(thousands of tokens per minute for Standard)"
+            )
+    return models
+
+
 @dataclass(frozen=True)
 class Names:
     """Every Azure name of one deployment, derived from base name, subscription and regions."""
@@ -125,6 +197,69 @@ class Names:
     def storage_account(self, region: str) -> str:
         return f"st{self.compact}{region_table.short_code(region)}{self.suffix}"
 
+    def token_storage_account(self) -> str:
+        return f"st{self.compact}tok{self.suffix}"
+
+    def apim(self, region: str) -> str:
+        return f"apim-{self.base}-{region_table.short_code(region)}-{self.suffix}"
+
+    def openai(self, region: str) -> str:
+        return f"oai-{self.base}-{region_table.short_code(region)}-{self.suffix}"
+
+    def plan(self, region: str) -> str:
+        return f"plan-{self.base}-{region_table.short_code(region)}"
+
+    def token_plan(self) -> str:
+        return f"plan-{self.base}-tok"
+
+    def function_app(self, region: str) -> str:
+        return f"func-{self.base}-{region_table.short_code(region)}-{self.suffix}"
+
+    def token_function_app(self) -> str:
+        return f"func-{self.base}-tok-{self.suffix}"
+
+    def eventgrid_topic(self) -> str:
+        return f"evgt-{self.base}-{self.suffix}"
+
+    def redis(self) -> str:
+        return f"redis-{self.base}-{self.suffix}"
+
+    def traffic_manager(self) -> str:
+        return f"tm-{self.base}"
+
+    def traffic_manager_dns(self) -> str:
+        return f"tm-{self.base}-{self.suffix}"
+
+    def all_global(self, regions: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(kind, name) of every globally unique name, for validation."""
+        out = [("storage account", self.token_storage_account()), ("Function App", self.token_function_app()),
+               ("Event Grid topic", self.eventgrid_topic()), ("Redis cache", self.redis()),
+               ("Traffic Manager DNS name", self.traffic_manager_dns())]
+        for region in regions:
+            out += [("storage account", self.storage_account(region)), ("API Management service", self.apim(region)),
+                    ("OpenAI custom subdomain", self.openai(region)), ("Function App", self.function_app(region))]
+        return out
+
+
+# Azure's own rules for each kind of name: (regex, min, max). Checked for every derived name so a
+# base name that passes validate_base_name can never produce an illegal Azure name.
+NAME_RULES: dict[str, tuple[re.Pattern[str], int, int]] = {
+    "storage account": (re.compile(r"^[a-z0-9]+$"), 3, 24),
+    "API Management service": (re.compile(r"^[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$"), 1, 50),
+    "OpenAI custom subdomain": (re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$"), 2, 64),
+    "Function App": (re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$"), 2, 32),
+    "Event Grid topic": (re.compile(r"^[a-zA-Z0-9-]+$"), 3, 50),
+    "Redis cache": (re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9]|-(?!-))*[a-zA-Z0-9]$"), 1, 63),
+    "Traffic Manager DNS name": (re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$"), 1, 63),
+}
+
+
+def check_derived_names(names: Names, regions: tuple[str, ...]) -> None:
+    for kind, name in names.all_global(regions):
+        pattern, low, high = NAME_RULES[kind]
+        if not (low <= len(name) <= high and pattern.match(name)):
+            raise UsageError(f"derived {kind} name {name!r} would be illegal in Azure", hint="use a shorter base name")
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -133,9 +268,23 @@ class Spec:
     base_name: str
     subscription_id: str
     regions: tuple[str, ...]
+    names: Names
+    resource_group: str
+    shared_region: str
     storage_sku: str = "Standard_LRS"
-    resource_group: str = ""
-    names: Names = field(default=None)  # type: ignore[assignment]
+    openai_sku: str = "S0"
+    models: tuple[ModelDeployment, ...] = DEFAULT_MODELS
+    apim_sku: str = "Developer"
+    apim_capacity: int = 1
+    publisher_email: str = "apim-admin@example.com"
+    publisher_name: str = "pros"
+    function_plan: str = "flex"
+    python_version: str = "3.11"
+    redis_sku: str = "Standard"
+    redis_capacity: int = 1
+    custom_domain: str | None = None
+    certificate_secret_id: str | None = None
+    restore_soft_deleted: bool = False
 
     @property
     def primary_region(self) -> str:
@@ -144,14 +293,27 @@ class Spec:
     def tags(self) -> dict[str, str]:
         return {TOOL_TAG: TOOL_TAG_VALUE, DEPLOYMENT_TAG: self.base_name}
 
-    def to_state(self) -> dict:
+    def to_state(self) -> dict[str, Any]:
         """The non-secret part of the spec that later commands (status, teardown) work from."""
         return {
             "base_name": self.base_name,
             "regions": list(self.regions),
+            "shared_region": self.shared_region,
             "resource_group": self.resource_group,
-            "storage_sku": self.storage_sku,
             "name_suffix": self.names.suffix,
+            "storage_sku": self.storage_sku,
+            "openai_sku": self.openai_sku,
+            "models": [m.to_state() for m in self.models],
+            "apim_sku": self.apim_sku,
+            "apim_capacity": self.apim_capacity,
+            "publisher_email": self.publisher_email,
+            "publisher_name": self.publisher_name,
+            "function_plan": self.function_plan,
+            "python_version": self.python_version,
+            "redis_sku": self.redis_sku,
+            "redis_capacity": self.redis_capacity,
+            "custom_domain": self.custom_domain,
+            "certificate_secret_id": self.certificate_secret_id,
         }
 
 
@@ -160,22 +322,91 @@ def build_spec(
     base_name: str,
     subscription_id: str,
     regions: list[str] | tuple[str, ...] = ("eastus", "westus"),
+    shared_region: str | None = None,
     storage_sku: str = "Standard_LRS",
+    models: tuple[ModelDeployment, ...] = DEFAULT_MODELS,
+    apim_sku: str = "Developer",
+    apim_capacity: int = 1,
+    publisher_email: str = "apim-admin@example.com",
+    publisher_name: str = "pros",
+    function_plan: str = "flex",
+    python_version: str = "3.11",
+    redis_sku: str = "Standard",
+    redis_capacity: int = 1,
+    custom_domain: str | None = None,
+    certificate_secret_id: str | None = None,
+    restore_soft_deleted: bool = False,
 ) -> Spec:
+    """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
     regions_t = validate_regions(list(regions))
     subscription_id = validate_subscription_id(subscription_id)
-    if storage_sku not in STORAGE_SKUS:
+    if shared_region is None:
+        shared = regions_t[0]
+    else:
+        shared = validate_regions([shared_region])[0]
+        if shared not in regions_t:
+            raise UsageError(
+                f"shared region {shared!r} is not one of the deployment's regions ({', '.join(regions_t)})",
+                hint="pick one of them with --shared-region, or add it with --region",
+            )
+    _choice("storage SKU", storage_sku, STORAGE_SKUS)
+    _choice("API Management SKU", apim_sku, APIM_SKUS)
+    _choice("Function plan", function_plan, FUNCTION_PLANS)
+    _choice("Python version", python_version, PYTHON_VERSIONS)
+    _choice("Redis SKU", redis_sku, tuple(REDIS_SKUS))
+    if not 1 <= apim_capacity <= 12:
+        raise UsageError(f"invalid API Management capacity {apim_capacity}: 1 to 12 units")
+    if apim_sku == "Developer" and apim_capacity != 1:
+        raise UsageError("the Developer SKU of API Management has exactly 1 unit", hint="drop --apim-capacity")
+    if not 0 <= redis_capacity <= 6:
+        raise UsageError(f"invalid Redis capacity {redis_capacity}: 0 to 6 (C0-C6, P1-P5)")
+    if not EMAIL_RE.match(publisher_email or ""):
+        raise UsageError(f"invalid publisher email {publisher_email!r}", hint="pass --publisher-email you@example.com")
+    if not publisher_name or len(publisher_name) > 100:
+        raise UsageError("publisher name must be 1-100 characters", hint="pass --publisher-name")
+    models = validate_models(tuple(models))
+    if (custom_domain is None) != (certificate_secret_id is None):
         raise UsageError(
-            f"unsupported storage SKU {storage_sku!r}",
-            hint=f"choose one of {', '.join(STORAGE_SKUS)}",
+            "--custom-domain and --certificate-secret-id go together",
+            hint="pass both (the host name and the Key Vault secret id of its certificate), or neither",
+        )
+    if custom_domain is not None:
+        custom_domain = custom_domain.strip().lower().rstrip(".")
+        if not HOST_RE.match(custom_domain):
+            raise UsageError(f"invalid custom domain {custom_domain!r}: expected a DNS host name like api.contoso.com")
+        if custom_domain.endswith((".azure-api.net", ".trafficmanager.net")):
+            raise UsageError(f"custom domain {custom_domain!r} must be a domain you own, not an Azure default name")
+    if certificate_secret_id is not None and not KV_SECRET_RE.match(certificate_secret_id):
+        raise UsageError(
+            f"invalid certificate secret id {certificate_secret_id!r}",
+            hint="expected https://<vault>.vault.azure.net/secrets/<name>[/<version>]",
         )
     names = Names(base=base_name, suffix=name_suffix(subscription_id, base_name))
+    check_derived_names(names, regions_t)
     return Spec(
         base_name=base_name,
         subscription_id=subscription_id,
         regions=regions_t,
-        storage_sku=storage_sku,
-        resource_group=names.resource_group(),
         names=names,
+        resource_group=names.resource_group(),
+        shared_region=shared,
+        storage_sku=storage_sku,
+        models=models,
+        apim_sku=apim_sku,
+        apim_capacity=apim_capacity,
+        publisher_email=publisher_email,
+        publisher_name=publisher_name,
+        function_plan=function_plan,
+        python_version=python_version,
+        redis_sku=redis_sku,
+        redis_capacity=redis_capacity,
+        custom_domain=custom_domain,
+        certificate_secret_id=certificate_secret_id,
+        restore_soft_deleted=restore_soft_deleted,
     )
+
+
+def _choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"unsupported {what} {value!r}", hint=f"choose one of {', '.join(allowed)}")

@@ -151,9 +151,12 @@ class Applier:
         again.origin = change.origin
         return self._run_operation(again, self._start(again, again.action))
 
-    def run_change(self, key: str, _results: Mapping[str, NodeResult], changes: Mapping[str, Change]) -> Any:
+    def run_change(self, key: str, results: Mapping[str, NodeResult], changes: Mapping[str, Change]) -> Any:
         change = changes[key]
         r = change.resource
+        for dep in r.depends_on:
+            if dep in results and isinstance(results[dep].value, dict):
+                r.inputs[dep] = results[dep].value
         if change.action == "no-op":
             recorded = self.state.get(key)
             outputs = r.outputs(change.current)

@@ -124,6 +124,13 @@ def decide(
 ) -> tuple[Change, str | None]:
     """Turn what exists (and what the state file remembers) into one change, or a refusal."""
     operation = (recorded or {}).get("operation") or None
+    if r.external:
+        if current is None:
+            return Change(r, "no-op", ["not found"]), (
+                f"{r.describe()} does not exist (pros reads it but never creates it); create it first or "
+                "correct the option that names it"
+            )
+        return Change(r, "no-op", ["exists (read only)"], current=current, origin="pre-existing"), None
     if current is None:
         token = (operation or {}).get("continuation_token")
         if operation and token and operation.get("action") in ("create", "update"):
@@ -224,6 +231,8 @@ def make_plan(
     errors: list[str] = []
     changes: list[Change] = []
     for r in resources:
+        r.inputs = {d: results[d].value for d in r.depends_on if d in results}
+    for r in resources:
         result = results[r.key]
         if result.status != "succeeded":
             errors.append(result.error or f"reading {r.describe()} was {result.status}")
@@ -233,33 +242,29 @@ def make_plan(
         if refusal:
             errors.append(refusal)
     if not errors:
-        errors.extend(check_names([c for c in changes if c.action == "create"], clients, options))
+        errors.extend(preflight([c for c in changes if c.action == "create"], clients, options))
     return Plan(changes, errors=errors)
 
 
-def check_names(creates: Sequence[Change], clients: Any, options: PlanOptions) -> list[str]:
-    """Global names about to be created must be free: ask the providers before creating anything."""
-    to_check = [c.resource for c in creates if c.resource.globally_unique]
-    if not to_check:
+def preflight(creates: Sequence[Change], clients: Any, options: PlanOptions) -> list[str]:
+    """Checks every create needs before anything is created (global names, soft-deleted names,
+    regional availability), run in parallel."""
+    by_key = {c.key: c.resource for c in creates}
+    if not by_key:
         return []
-    by_key = {r.key: r for r in to_check}
 
     def check(key: str, _results: Mapping[str, NodeResult]) -> Any:
         r = by_key[key]
         try:
-            return r.check_name(clients)
+            return r.preflight(clients)
         except Exception as exc:  # noqa: BLE001
-            raise NodeFailed(f"checking the name of {r.describe()} failed: {describe(exc)}") from exc
+            raise NodeFailed(f"checking {r.describe()} before creating it failed: {describe(exc)}") from exc
 
     results = run_dag({k: () for k in by_key}, check, parallelism=options.parallelism)
     errors = []
     for key, result in results.items():
-        r = by_key[key]
         if result.status != "succeeded":
-            errors.append(result.error or f"checking {r.describe()} was {result.status}")
+            errors.append(result.error or f"checking {by_key[key].describe()} was {result.status}")
         elif result.value:
-            errors.append(
-                f"the name {r.name!r} for {r.label} is not available in Azure ({result.value}); names "
-                "derive from the base name and subscription, so choose another --base-name"
-            )
+            errors.append(str(result.value))
     return errors

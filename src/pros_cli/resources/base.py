@@ -83,6 +83,9 @@ class Resource(ABC):
     # Has a globally unique name, checked with the provider's name-availability call.
     globally_unique: ClassVar[bool] = False
     tagged: ClassVar[bool] = True
+    # A resource pros only reads (e.g. the operator's Key Vault): never created, changed or
+    # deleted; the plan fails if it does not exist.
+    external: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -100,6 +103,9 @@ class Resource(ABC):
         self.region = region
         self.depends_on = depends_on
         self.parent = parent  # structural parent: if it is absent, so is this
+        # Current bodies of the dependencies (None: absent), filled in by the engine before
+        # diff and apply: e.g. the principal id of an identity a role assignment grants to.
+        self.inputs: dict[str, dict[str, Any] | None] = {}
 
     # ---- identity -------------------------------------------------------------------------
     @property
@@ -193,6 +199,18 @@ class Resource(ABC):
 
     def check_name(self, clients: Any) -> str | None:
         """For globally unique names: None when free, else the reason it is not."""
+        return None
+
+    def preflight(self, clients: Any) -> str | None:
+        """Checks before a create, run for every create before anything is created: None when
+        the create can go ahead, else an operator-facing reason it cannot."""
+        if self.globally_unique:
+            reason = self.check_name(clients)
+            if reason:
+                return (
+                    f"the name {self.name!r} for {self.label} is not available in Azure ({reason}); names "
+                    "derive from the base name and subscription, so choose another --base-name"
+                )
         return None
 
     # ---- az equivalents -------------------------------------------------------------------
