@@ -257,6 +257,7 @@ class Simulator:
             "operations": {},
             "deleted": {},
             "foreign_names": {},
+            "principals": {},
             "subscriptions": [DEFAULT_SUBSCRIPTION],
             "config": {"profile": "instant", "faults": {}, "inject": []},
             "counters": {"requests": 0},
@@ -855,9 +856,36 @@ class Simulator:
             if key in old_props:
                 props[key] = old_props[key]
         built["properties"] = props
+        self._assign_identity(built, existing["body"] if existing else None)
         if spec.build:
             built = spec.build(self, parsed, built, existing["body"] if existing else None)
         return built
+
+    def _assign_identity(self, built: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """System-assigned identities get a service principal, kept across updates."""
+        identity = built.get("identity")
+        if not isinstance(identity, dict):
+            return
+        kind = str(identity.get("type") or "").replace(" ", "").lower()
+        if "systemassigned" not in kind:
+            identity.pop("principalId", None)
+            identity.pop("tenantId", None)
+            return
+        previous = ((old or {}).get("identity") or {}).get("principalId")
+        identity["principalId"] = previous or self.new_principal(built["id"])
+        identity["tenantId"] = TENANT_ID
+
+    def new_principal(self, resource_id: str) -> str:
+        """Create a service principal for a managed identity. Like Entra ID, it takes a moment to
+        replicate: the first ``principal_replication`` role assignments naming it fail with
+        PrincipalNotFound."""
+        principal_id = str(uuid.uuid4())
+        self.db.setdefault("principals", {})[principal_id] = {
+            "resource_id": resource_id,
+            "created": time.time(),
+            "pending_lookups": self.profile.principal_replication,
+        }
+        return principal_id
 
     def _remove(self, stored: dict[str, Any]) -> None:
         rid = stored["body"]["id"].lower()

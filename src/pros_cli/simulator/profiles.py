@@ -24,6 +24,9 @@ class LatencyProfile:
     request_seconds: float = 0.0  # network round trip added to every request
     poll_interval: float = 0.0  # Retry-After sent with long-running operations
     throttle_retry_after: float = 0.0  # Retry-After sent with injected 429s
+    # Role assignments naming a new managed identity fail with PrincipalNotFound this many times
+    # before Entra ID "replicates" it.
+    principal_replication: int = 1
 
     def for_type(self, arm_type: str, kind: str) -> OpLatency:
         t = arm_type.lower()
