@@ -160,6 +160,9 @@ class ClientFactory:
         return {
             "transport": self.transport,
             "retry_total": s.retry_total,
+            # azure-core allows only 3 retries on 429/5xx by default; ARM throttles bursts of
+            # parallel writes, so give status retries the same budget as the total.
+            "retry_status": s.retry_total,
             "retry_backoff_factor": s.retry_backoff_factor,
             "retry_backoff_max": s.retry_backoff_max,
             "polling_interval": s.polling_interval,

@@ -226,6 +226,7 @@ class Simulator:
         self.db: dict[str, Any] = self._empty_db()
         self.request_log: list[dict[str, Any]] = []
         self._rng = random.Random(seed)
+        self._rng_seed: int | None = seed
         self._writes_seen = 0
         self.crash_after_writes: int | None = None
         self.crash_when = "after"
@@ -280,9 +281,12 @@ class Simulator:
         throttle: float | None = None,
         error: float | None = None,
         retry_after: float | None = None,
+        seed: int | None = None,
     ) -> None:
         with self.transaction():
             cfg = self.db["config"]
+            if seed is not None:
+                cfg["seed"] = seed
             if profile is not None:
                 if profile not in PROFILES:
                     raise ValueError(f"unknown simulator profile {profile!r}; known: {', '.join(PROFILES)}")
@@ -538,6 +542,9 @@ class Simulator:
         error = float(faults.get("error") or 0)
         if not throttle and not error:
             return None
+        if cfg.get("seed") is not None and self._rng_seed != cfg["seed"]:
+            self._rng = random.Random(cfg["seed"])
+            self._rng_seed = cfg["seed"]
         roll = self._rng.random()
         if roll < throttle:
             retry_after = faults.get("retry_after", self.profile.throttle_retry_after)
