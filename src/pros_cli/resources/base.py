@@ -83,6 +83,9 @@ class Resource(ABC):
     # Has a globally unique name, checked with the provider's name-availability call.
     globally_unique: ClassVar[bool] = False
     tagged: ClassVar[bool] = True
+    # Resources with the same serial group never run at the same time (e.g. Azure OpenAI accepts
+    # one deployment operation per account at a time). None: no constraint.
+    serial_group: str | None = None
     # A resource pros only reads (e.g. the operator's Key Vault): never created, changed or
     # deleted; the plan fails if it does not exist.
     external: ClassVar[bool] = False

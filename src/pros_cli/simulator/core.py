@@ -184,6 +184,7 @@ class TypeSpec:
     parent_type: str | None = None  # for child resources; None = resource-group level
     extension: bool = False  # roleAssignments, eventSubscriptions: parent is any scope
     soft_delete: bool = False
+    soft_deleted_code: str = "Conflict"  # ARM's error code for creating a soft-deleted name
     tracked: bool = True  # has location and tags
     # hooks
     validate: Callable[[Simulator, ArmPath, dict[str, Any], dict[str, Any] | None], None] | None = None
@@ -918,8 +919,10 @@ class Simulator:
         if restore:
             self.db["deleted"][spec.arm_type.lower()].pop(parsed.name.lower(), None)
             return
-        code = spec.name_taken_code
-        raise ArmError(409, code, f"'{parsed.name}' is soft-deleted and its name stays reserved; purge or restore it.")
+        raise ArmError(
+            409, spec.soft_deleted_code,
+            f"'{parsed.name}' is soft-deleted and its name stays reserved; purge or restore it.",
+        )
 
     # ---- long-running operations ------------------------------------------------------------
     def start_operation(self, stored: dict[str, Any], kind: str, spec: TypeSpec) -> dict[str, Any]:
