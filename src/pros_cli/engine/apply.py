@@ -203,6 +203,7 @@ class Applier:
             stop=self.stop,
             on_event=on_event,
             tick=self.tick,
+            groups={c.key: c.resource.serial_group for c in plan.changes},
         )
         report = ApplyReport(results, changes, interrupted=self.stop.is_set(), elapsed=time.monotonic() - started)
         for key, result in results.items():

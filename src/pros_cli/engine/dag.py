@@ -60,13 +60,16 @@ def run_dag(
     on_event: EventFn | None = None,
     tick: Callable[[], None] | None = None,
     settle_seconds: float = 30.0,
+    groups: Mapping[str, str | None] | None = None,
 ) -> dict[str, NodeResult]:
     """Run ``fn(key, results_so_far)`` for every node, dependencies first.
 
     ``fn`` returns a value (succeeded), a :class:`NodeResult` (used as is), or raises
     :class:`NodeFailed` / :class:`NodeInterrupted` / :class:`NodeStarted`. Any other exception is
-    a failure too, reported with its text.
+    a failure too, reported with its text. Nodes that share a group (``groups[key]``) never run
+    at the same time.
     """
+    groups = groups or {}
     stop = stop or threading.Event()
     for key, needs in deps.items():
         for need in needs:
@@ -144,6 +147,9 @@ def run_dag(
                         continue
                     if all(results.get(n) is not None and results[n].status in OK_STATUSES for n in deps[key]):
                         if len(running) >= width:
+                            continue
+                        group = groups.get(key)
+                        if group is not None and any(groups.get(other) == group for other in running):
                             continue
                         running[key] = time.monotonic()
                         if on_event:

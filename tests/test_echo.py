@@ -1,0 +1,107 @@
+"""The az echo: quoting, masking, the emitted script, and az's own parser over every line pros can echo."""
+
+from __future__ import annotations
+
+import shlex
+
+from pros_cli.echo import AzCommand, Echo, Secret, az, az_rest, tags_args
+from pros_cli.resources.base import FieldDiff
+from pros_cli.resources.graph import build_resources
+from tests.conftest import make_spec, run_pros
+
+
+def test_arguments_are_shell_quoted_so_lines_paste():
+    cmd = az("group", "create", "--name", "rg demo", "--tags", "owner=Jane Doe", "x=$HOME", "q='")
+    line = cmd.render()
+    assert shlex.split(line) == ["az", "group", "create", "--name", "rg demo", "--tags", "owner=Jane Doe",
+                                 "x=$HOME", "q='"]
+
+
+def test_secrets_render_as_shell_variables_never_as_values():
+    secret = Secret("PROS_REDIS_KEY", source="az redis list-keys -g rg -n r --query primaryKey -o tsv",
+                    prefix="REDIS_KEY=")
+    cmd = az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "A=1", secret)
+    line = cmd.render()
+    assert '"REDIS_KEY=${PROS_REDIS_KEY}"' in line
+    assert shlex.split(line)[-1] == "REDIS_KEY=${PROS_REDIS_KEY}"
+
+
+def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path):
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    secret = Secret("PROS_KEY", source="az redis list-keys -g rg -n r --query primaryKey -o tsv", prefix="K=")
+    echo([az("group", "create", "--name", "rg", "--location", "eastus"),
+          az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "f", "--settings", secret)])
+    echo(az("group", "show", "--name", "rg", read_only=True))
+    assert written == [
+        "Executing: az group create --name rg --location eastus",
+        'Executing: az functionapp config appsettings set -g rg -n f --settings "K=${PROS_KEY}"',
+    ]
+    text = script.read_text()
+    assert 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"' in text
+    assert text.index("PROS_KEY=") < text.index("az group create")
+    assert "az group show" not in text
+
+
+def test_quiet_echo_prints_nothing_but_still_scripts(tmp_path):
+    written: list[str] = []
+    echo = Echo(write=written.append, quiet=True, script_path=tmp_path / "s.sh")
+    echo(az("group", "create", "--name", "rg", "--location", "eastus"))
+    assert written == []
+    assert "az group create" in (tmp_path / "s.sh").read_text()
+
+
+def test_verbose_echo_includes_reads():
+    written: list[str] = []
+    Echo(write=written.append, verbose=True)(az("group", "show", "--name", "rg", read_only=True))
+    assert written == ["Executing: az group show --name rg"]
+
+
+def test_az_rest_builds_a_url_with_api_version_and_compact_body():
+    cmd = az_rest("PUT", "/subscriptions/s/resourceGroups/rg", "2025-04-01", {"location": "eastus"})
+    args = shlex.split(cmd.render())
+    assert args[:4] == ["az", "rest", "--method", "put"]
+    assert args[5] == "https://management.azure.com/subscriptions/s/resourceGroups/rg?api-version=2025-04-01"
+    assert args[7] == '{"location":"eastus"}'
+
+
+def test_tags_args():
+    assert tags_args({"b": "2", "a": "1"}) == ["--tags", "a=1", "b=2"]
+
+
+def every_az_line(spec) -> list[str]:
+    """Every command the resource kinds of a deployment can echo: create, update, delete, read."""
+    lines: list[str] = []
+    for r in build_resources(spec):
+        desired = r.desired()
+        current = dict(desired)
+        current["tags"] = {"owner": "someone"}
+        diffs = [FieldDiff(path, "old-value", _value(desired, path))
+                 for path in r.managed_fields if path not in r.immutable_fields and _value(desired, path) is not None]
+        diffs += r.diff(current)
+        commands: list[AzCommand] = [*r.az_create(), *r.az_delete(), r.az_read()]
+        if diffs:
+            commands += r.az_update(current, diffs)
+        lines += [c.render() for c in commands]
+    return lines
+
+
+def _value(body, path):
+    from pros_cli.resources.base import get_path
+
+    return get_path(body, path)
+
+
+def test_every_echoed_line_passes_az_parser(az_parser, isolated):
+    lines = every_az_line(make_spec(regions=["eastus", "westus", "westeurope"]))
+    run = run_pros("provision", "--base-name", "demo", "--verbose")
+    assert run.code == 0, run.err
+    lines += run.echoed
+    assert len(lines) > 10
+    assert az_parser.failures(lines) == []
+
+
+def test_az_parser_really_rejects_bad_lines(az_parser):
+    bad = az_parser.failures(["az storage account create --name x --no-such-flag 1", "az apim policy apply -n x"])
+    assert len(bad) == 2
