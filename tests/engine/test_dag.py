@@ -142,3 +142,32 @@ def test_stop_event_prevents_new_work():
 def test_unknown_dependency_is_a_programming_error():
     with pytest.raises(ValueError, match="unknown node"):
         run_dag({"a": ("ghost",)}, lambda k, r: None, parallelism=1)
+
+
+def test_ready_nodes_with_the_longest_remaining_chain_start_first():
+    started = []
+
+    def fn(key, _results):
+        started.append(key)
+
+    deps = {"small1": (), "small2": (), "apim": (), "endpoint": ("apim",)}
+    run_dag(deps, fn, parallelism=1, priority={"small1": 1, "small2": 1, "apim": 2700, "endpoint": 5})
+    assert started[0] == "apim"
+
+
+def test_critical_path_priority_adds_up_waiting_chains():
+    from types import SimpleNamespace
+
+    from pros_cli.engine.apply import critical_path_priority
+
+    def change(key, seconds, action="create"):
+        return SimpleNamespace(key=key, action=action, resource=SimpleNamespace(typical_seconds=seconds))
+
+    changes = [change("rg", 5), change("apim", 2700), change("tm", 10), change("ep", 10), change("st", 30, "no-op")]
+    deps = {"rg": (), "apim": ("rg",), "tm": ("rg",), "ep": ("tm", "apim"), "st": ("rg",)}
+    prio = critical_path_priority(changes, deps)
+    assert prio["ep"] == 10
+    assert prio["apim"] == 2710
+    assert prio["tm"] == 20
+    assert prio["rg"] == 2715
+    assert prio["st"] == 0

@@ -61,13 +61,16 @@ def run_dag(
     tick: Callable[[], None] | None = None,
     settle_seconds: float = 30.0,
     groups: Mapping[str, str | None] | None = None,
+    priority: Mapping[str, float] | None = None,
 ) -> dict[str, NodeResult]:
     """Run ``fn(key, results_so_far)`` for every node, dependencies first.
 
     ``fn`` returns a value (succeeded), a :class:`NodeResult` (used as is), or raises
     :class:`NodeFailed` / :class:`NodeInterrupted` / :class:`NodeStarted`. Any other exception is
     a failure too, reported with its text. Nodes that share a group (``groups[key]``) never run
-    at the same time.
+    at the same time. Among ready nodes, higher ``priority`` starts first (the apply passes the
+    length of the longest chain of work that waits on each node, so the critical path starts
+    first).
     """
     groups = groups or {}
     stop = stop or threading.Event()
@@ -76,6 +79,11 @@ def run_dag(
             if need not in deps:
                 raise ValueError(f"node {key!r} depends on unknown node {need!r}")
     order = list(deps)
+    if priority:
+        rank = {key: i for i, key in enumerate(order)}
+        schedule = sorted(order, key=lambda k: (-priority.get(k, 0.0), rank[k]))
+    else:
+        schedule = order
     results: dict[str, NodeResult] = {}
     running: dict[str, float] = {}
     tasks: queue.Queue[str | None] = queue.Queue()
@@ -130,7 +138,7 @@ def run_dag(
             progressed = True
             while progressed:
                 progressed = False
-                for key in order:
+                for key in schedule:
                     if key in results or key in running:
                         continue
                     blocked = blocked_by(key)

@@ -83,6 +83,9 @@ class Resource(ABC):
     # Has a globally unique name, checked with the provider's name-availability call.
     globally_unique: ClassVar[bool] = False
     tagged: ClassVar[bool] = True
+    # Typical time Azure takes to create one (seconds): only used to start the longest chains
+    # of work first.
+    typical_seconds: ClassVar[float] = 30.0
     # Resources with the same serial group never run at the same time (e.g. Azure OpenAI accepts
     # one deployment operation per account at a time). None: no constraint.
     serial_group: str | None = None

@@ -15,6 +15,7 @@ class ResourceGroup(Resource):
     client_kind = "resource"
     api_version = "2025-04-01"
     label = "resource group"
+    typical_seconds = 5
     managed_fields = ("location",)
     immutable_fields = ("location",)
 

@@ -25,6 +25,7 @@ class StorageAccount(Resource):
     client_kind = "storage"
     api_version = "2026-09-01"
     label = "storage account"
+    typical_seconds = 30
     managed_fields = (
         "location",
         "kind",
