@@ -62,14 +62,26 @@ def bench_help(runs: int) -> dict[str, float]:
 
 
 def _pros(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pros_cli", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "pros_cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def _sim_env(tmp: Path, profile: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROS_", "AZURE_"))}
-    env.update({"PROS_CLOUD": "simulator", "PROS_SIMULATOR_FILE": str(tmp / "cloud.json"),
-                "PROS_SIMULATOR_PROFILE": profile, "AZURE_CONFIG_DIR": str(tmp / "az")})
+    env.update(
+        {
+            "PROS_CLOUD": "simulator",
+            "PROS_SIMULATOR_FILE": str(tmp / "cloud.json"),
+            "PROS_SIMULATOR_PROFILE": profile,
+            "AZURE_CONFIG_DIR": str(tmp / "az"),
+        }
+    )
     return env
 
 
@@ -130,7 +142,9 @@ def bench_provision_wall(profile: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=15, help="runs of each --help command")
     parser.add_argument("--profile", default="realistic", help="simulator latency profile for provision")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -153,7 +167,8 @@ def main() -> None:
     print(f"provision wall ({args.profile}): {w['default_s']:6.2f} s")
     print(f"critical path:          {w['critical_path_s']:7.2f} s")
     print(f"ratio to critical path: {w['ratio_to_critical_path']:7.2f}  (target <= 1.15)")
-    print(f"--parallelism 1:        {w['parallelism_1_s']:7.2f} s  ({w['speedup_vs_parallelism_1']:.2f}x slower)")
+    slower = w["speedup_vs_parallelism_1"]
+    print(f"--parallelism 1:        {w['parallelism_1_s']:7.2f} s  ({slower:.2f}x slower)")
 
 
 if __name__ == "__main__":

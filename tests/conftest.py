@@ -36,7 +36,9 @@ class Run:
 
     @property
     def echoed(self) -> list[str]:
-        return [line[len("Executing: "):] for line in self.err.splitlines() if line.startswith("Executing: ")]
+        return [
+            line[len("Executing: ") :] for line in self.err.splitlines() if line.startswith("Executing: ")
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +98,12 @@ def spawn(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subpr
     full_env = dict(os.environ)
     full_env.update(env or {})
     return subprocess.Popen(
-        [*pros_argv(), *args], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+        [*pros_argv(), *args],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
     )
 
 
@@ -167,7 +174,9 @@ class EngineHarness:
         from pros_cli.engine.plan import PlanOptions, make_plan
 
         state = self.state()
-        return make_plan(resources, clients=self.clients, recorded=state.get, options=PlanOptions(adopt=adopt))
+        return make_plan(
+            resources, clients=self.clients, recorded=state.get, options=PlanOptions(adopt=adopt)
+        )
 
     def converge(self, resources: list[Any], *, adopt: bool = False, no_wait: bool = False) -> Converged:
         import threading
@@ -179,9 +188,14 @@ class EngineHarness:
         plan = self.plan(resources, adopt=adopt)
         assert not plan.errors, plan.errors
         lines: list[str] = []
-        echo = Echo(write=lambda line: lines.append(line[len("Executing: "):]))
-        applier = Applier(clients=self.clients, state=state, echo=echo,
-                          options=ApplyOptions(no_wait=no_wait), stop=threading.Event())
+        echo = Echo(write=lambda line: lines.append(line[len("Executing: ") :]))
+        applier = Applier(
+            clients=self.clients,
+            state=state,
+            echo=echo,
+            options=ApplyOptions(no_wait=no_wait),
+            stop=threading.Event(),
+        )
         report = applier.apply(plan)
         return Converged(plan, report, lines)
 

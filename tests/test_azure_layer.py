@@ -14,8 +14,12 @@ from pros_cli.errors import UsageError
 from tests.conftest import SUB
 
 RG_URL = f"https://management.azure.com/subscriptions/{SUB}/resourcegroups/rg-demo"
-RG_BODY = {"id": f"/subscriptions/{SUB}/resourceGroups/rg-demo", "name": "rg-demo", "location": "eastus",
-           "properties": {"provisioningState": "Succeeded"}}
+RG_BODY = {
+    "id": f"/subscriptions/{SUB}/resourceGroups/rg-demo",
+    "name": "rg-demo",
+    "location": "eastus",
+    "properties": {"provisioningState": "Succeeded"},
+}
 
 
 class StaticCredential:
@@ -26,8 +30,12 @@ class StaticCredential:
 @responses.activate
 def test_azure_clients_retry_sustained_throttling_beyond_the_sdk_default():
     for _ in range(5):  # azure-core alone gives up after 3 status retries
-        responses.get(RG_URL, status=429, json={"error": {"code": "TooManyRequests", "message": "x"}},
-                      headers={"Retry-After": "0"})
+        responses.get(
+            RG_URL,
+            status=429,
+            json={"error": {"code": "TooManyRequests", "message": "x"}},
+            headers={"Retry-After": "0"},
+        )
     responses.get(RG_URL, json=RG_BODY)
     factory = ClientFactory(SUB, cloud="azure", credential=StaticCredential())
     assert factory.settings.retry_total == 10

@@ -13,14 +13,28 @@ from tests.conftest import make_spec, run_pros
 def test_arguments_are_shell_quoted_so_lines_paste():
     cmd = az("group", "create", "--name", "rg demo", "--tags", "owner=Jane Doe", "x=$HOME", "q='")
     line = cmd.render()
-    assert shlex.split(line) == ["az", "group", "create", "--name", "rg demo", "--tags", "owner=Jane Doe",
-                                 "x=$HOME", "q='"]
+    assert shlex.split(line) == [
+        "az",
+        "group",
+        "create",
+        "--name",
+        "rg demo",
+        "--tags",
+        "owner=Jane Doe",
+        "x=$HOME",
+        "q='",
+    ]
 
 
 def test_secrets_render_as_shell_variables_never_as_values():
-    secret = Secret("PROS_REDIS_KEY", source="az redis list-keys -g rg -n r --query primaryKey -o tsv",
-                    prefix="REDIS_KEY=")
-    cmd = az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "A=1", secret)
+    secret = Secret(
+        "PROS_REDIS_KEY",
+        source="az redis list-keys -g rg -n r --query primaryKey -o tsv",
+        prefix="REDIS_KEY=",
+    )
+    cmd = az(
+        "functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "A=1", secret
+    )
     line = cmd.render()
     assert '"REDIS_KEY=${PROS_REDIS_KEY}"' in line
     assert shlex.split(line)[-1] == "REDIS_KEY=${PROS_REDIS_KEY}"
@@ -31,8 +45,12 @@ def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path)
     script = tmp_path / "replay.sh"
     echo = Echo(write=written.append, script_path=script)
     secret = Secret("PROS_KEY", source="az redis list-keys -g rg -n r --query primaryKey -o tsv", prefix="K=")
-    echo([az("group", "create", "--name", "rg", "--location", "eastus"),
-          az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "f", "--settings", secret)])
+    echo(
+        [
+            az("group", "create", "--name", "rg", "--location", "eastus"),
+            az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "f", "--settings", secret),
+        ]
+    )
     echo(az("group", "show", "--name", "rg", read_only=True))
     assert written == [
         "Executing: az group create --name rg --location eastus",
@@ -77,8 +95,11 @@ def every_az_line(spec) -> list[str]:
         desired = r.desired()
         current = dict(desired)
         current["tags"] = {"owner": "someone"}
-        diffs = [FieldDiff(path, "old-value", _value(desired, path))
-                 for path in r.managed_fields if path not in r.immutable_fields and _value(desired, path) is not None]
+        diffs = [
+            FieldDiff(path, "old-value", _value(desired, path))
+            for path in r.managed_fields
+            if path not in r.immutable_fields and _value(desired, path) is not None
+        ]
         diffs += r.diff(current)
         commands: list[AzCommand] = [*r.az_create(), *r.az_delete(), r.az_read()]
         if diffs:
@@ -103,5 +124,7 @@ def test_every_echoed_line_passes_az_parser(az_parser, isolated):
 
 
 def test_az_parser_really_rejects_bad_lines(az_parser):
-    bad = az_parser.failures(["az storage account create --name x --no-such-flag 1", "az apim policy apply -n x"])
+    bad = az_parser.failures(
+        ["az storage account create --name x --no-such-flag 1", "az apim policy apply -n x"]
+    )
     assert len(bad) == 2

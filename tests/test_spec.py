@@ -50,8 +50,16 @@ def test_every_valid_base_name_gives_legal_azure_names_in_every_region(base):
 
 @pytest.mark.parametrize(
     ("base", "needle"),
-    [("ab", "2 characters"), ("abcdefghijklm", "13 characters"), ("Abc", "uppercase"), ("9abc", "start"),
-     ("abc-", "ends with"), ("ab--c", "consecutive"), ("ab.c", "'.'"), ("", "no base name")],
+    [
+        ("ab", "2 characters"),
+        ("abcdefghijklm", "13 characters"),
+        ("Abc", "uppercase"),
+        ("9abc", "start"),
+        ("abc-", "ends with"),
+        ("ab--c", "consecutive"),
+        ("ab.c", "'.'"),
+        ("", "no base name"),
+    ],
 )
 def test_bad_base_names_say_which_rule(base, needle):
     with pytest.raises(UsageError) as err:
@@ -94,9 +102,17 @@ def test_regions_accept_display_names_and_commas():
         ({"function_plan": "premium"}, "Function plan"),
         ({"publisher_email": "nope"}, "publisher email"),
         ({"custom_domain": "api.contoso.com"}, "go together"),
-        ({"custom_domain": "api.contoso.com", "certificate_secret_id": "https://x/y"}, "certificate secret id"),
-        ({"custom_domain": "x.azure-api.net",
-          "certificate_secret_id": "https://kv1.vault.azure.net/secrets/cert"}, "domain you own"),
+        (
+            {"custom_domain": "api.contoso.com", "certificate_secret_id": "https://x/y"},
+            "certificate secret id",
+        ),
+        (
+            {
+                "custom_domain": "x.azure-api.net",
+                "certificate_secret_id": "https://kv1.vault.azure.net/secrets/cert",
+            },
+            "domain you own",
+        ),
         ({"redis_sku": "Enterprise"}, "Redis SKU"),
     ],
 )
@@ -114,8 +130,9 @@ def test_models_parse_and_validate():
     with pytest.raises(UsageError, match="MODEL:VERSION"):
         parse_model("gpt-4o")
     with pytest.raises(UsageError, match="given twice"):
-        build_spec(base_name="demo", subscription_id=SUB,
-                   models=(parse_model("gpt-4o:1"), parse_model("gpt-4o:2")))
+        build_spec(
+            base_name="demo", subscription_id=SUB, models=(parse_model("gpt-4o:1"), parse_model("gpt-4o:2"))
+        )
     with pytest.raises(UsageError, match="capacity"):
         build_spec(base_name="demo", subscription_id=SUB, models=(parse_model("gpt-4o:1", capacity=0),))
 
@@ -123,8 +140,12 @@ def test_models_parse_and_validate():
 def test_spec_round_trips_to_state_without_secrets():
     from pros_cli.state import find_secrets
 
-    spec = build_spec(base_name="demo", subscription_id=SUB, custom_domain="api.contoso.com",
-                      certificate_secret_id="https://kv1.vault.azure.net/secrets/cert")
+    spec = build_spec(
+        base_name="demo",
+        subscription_id=SUB,
+        custom_domain="api.contoso.com",
+        certificate_secret_id="https://kv1.vault.azure.net/secrets/cert",
+    )
     data = spec.to_state()
     assert data["regions"] == ["eastus", "westus"]
     assert data["models"][0]["model"] == "gpt-4o"

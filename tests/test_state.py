@@ -29,8 +29,15 @@ def open_store(path: Path) -> StateStore:
 
 
 def record(store: StateStore, key: str = "storage/eastus") -> None:
-    store.record_start(key, arm_id="/x", arm_type="Microsoft.Storage/storageAccounts", name="st",
-                       region="eastus", action="create", origin="created")
+    store.record_start(
+        key,
+        arm_id="/x",
+        arm_type="Microsoft.Storage/storageAccounts",
+        name="st",
+        region="eastus",
+        action="create",
+        origin="created",
+    )
 
 
 def test_records_start_token_and_end(tmp_path):
@@ -43,8 +50,15 @@ def test_records_start_token_and_end(tmp_path):
     assert entry["status"] == "creating"
     assert entry["operation"]["action"] == "create"
     assert entry["operation"]["pid"] == os.getpid()
-    store.record_done("storage/eastus", arm_id="/x", arm_type="t", name="st", region="eastus", origin="created",
-                      outputs={"blob_endpoint": "https://st.blob.core.windows.net/"})
+    store.record_done(
+        "storage/eastus",
+        arm_id="/x",
+        arm_type="t",
+        name="st",
+        region="eastus",
+        origin="created",
+        outputs={"blob_endpoint": "https://st.blob.core.windows.net/"},
+    )
     entry = json.loads(path.read_text())["resources"]["storage/eastus"]
     assert entry["status"] == "succeeded"
     assert entry["operation"] is None
@@ -74,7 +88,9 @@ def test_corrupt_state_is_refused_and_left_untouched(tmp_path):
 
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "demo.json"
-    path.write_text(json.dumps({"schema": "pros-state", "schema_version": SCHEMA_VERSION + 1, "resources": {}}))
+    path.write_text(
+        json.dumps({"schema": "pros-state", "schema_version": SCHEMA_VERSION + 1, "resources": {}})
+    )
     with pytest.raises(StateError, match="newer than this pros understands"):
         load_state_file(path)
 
@@ -90,8 +106,9 @@ def test_state_of_another_subscription_is_refused(tmp_path):
     path = tmp_path / "demo.json"
     record(open_store(path))
     with pytest.raises(StateError, match="records subscription"):
-        StateStore.open(path, base_name="demo", subscription_id="11111111-1111-1111-1111-111111111111",
-                        cloud="simulator")
+        StateStore.open(
+            path, base_name="demo", subscription_id="11111111-1111-1111-1111-111111111111", cloud="simulator"
+        )
 
 
 def test_cli_exits_2_on_corrupt_state_and_changes_nothing(sim, isolated):
@@ -119,7 +136,10 @@ def test_cli_exits_2_on_newer_state(sim, isolated):
 def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
     path = tmp_path / "demo.json"
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
             from pros_cli.state import DeploymentLock
@@ -127,8 +147,10 @@ def test_lock_refuses_a_second_holder_and_names_the_first(tmp_path):
             lock.acquire()
             print("held", flush=True)
             time.sleep(60)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -148,8 +170,15 @@ def test_secrets_are_refused(tmp_path):
     store = open_store(tmp_path / "demo.json")
     record(store)
     with pytest.raises(ProsError, match="refusing to write a secret"):
-        store.record_done("storage/eastus", arm_id="/x", arm_type="t", name="st", region=None, origin="created",
-                          outputs={"connectionString": "DefaultEndpointsProtocol=https;AccountKey=abc"})
+        store.record_done(
+            "storage/eastus",
+            arm_id="/x",
+            arm_type="t",
+            name="st",
+            region=None,
+            origin="created",
+            outputs={"connectionString": "DefaultEndpointsProtocol=https;AccountKey=abc"},
+        )
     assert "AccountKey" not in (tmp_path / "demo.json").read_text()
 
 
@@ -171,17 +200,29 @@ def test_find_secrets_leaves_plain_data_alone():
 
 
 def make_token(body: dict) -> str:
-    data = {"request": {"method": "PUT", "url": "https://management.azure.com/x", "headers": {}},
-            "response": {"status_code": 201, "headers": {},
-                         "content": base64.b64encode(json.dumps(body).encode()).decode()},
-            "context": {"deserialized_data": body}}
+    data = {
+        "request": {"method": "PUT", "url": "https://management.azure.com/x", "headers": {}},
+        "response": {
+            "status_code": 201,
+            "headers": {},
+            "content": base64.b64encode(json.dumps(body).encode()).decode(),
+        },
+        "context": {"deserialized_data": body},
+    }
     return base64.b64encode(json.dumps({"version": 1, "data": data}).encode()).decode()
 
 
 def test_continuation_tokens_lose_secret_fields_but_keep_the_rest():
-    token = make_token({"name": "redis1", "properties": {"accessKeys": {"primaryKey": "s3cret"},
-                                                          "provisioningState": "Creating"}})
-    assert "s3cret" in base64.b64decode(json.loads(base64.b64decode(token))["data"]["response"]["content"]).decode()
+    token = make_token(
+        {
+            "name": "redis1",
+            "properties": {"accessKeys": {"primaryKey": "s3cret"}, "provisioningState": "Creating"},
+        }
+    )
+    assert (
+        "s3cret"
+        in base64.b64decode(json.loads(base64.b64decode(token))["data"]["response"]["content"]).decode()
+    )
     cleaned = json.loads(base64.b64decode(scrub_continuation_token(token)))
     content = base64.b64decode(cleaned["data"]["response"]["content"]).decode()
     deserialized = json.dumps(cleaned["data"]["context"]["deserialized_data"])

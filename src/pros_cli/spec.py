@@ -109,7 +109,6 @@ def name_suffix(subscription_id: str, base_name: str) -> str:
     return "".join(chars)
 
 
-
 APIM_SKUS = ("Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2")
 FUNCTION_PLANS = ("flex", "consumption")
 REDIS_SKUS = {"Basic": "C", "Standard": "C", "Premium": "P"}
@@ -134,8 +133,13 @@ class ModelDeployment:
     capacity: int = 30
 
     def to_state(self) -> dict[str, Any]:
-        return {"name": self.name, "model": self.model, "version": self.version, "sku": self.sku,
-                "capacity": self.capacity}
+        return {
+            "name": self.name,
+            "model": self.model,
+            "version": self.version,
+            "sku": self.sku,
+            "capacity": self.capacity,
+        }
 
 
 DEFAULT_MODELS = (
@@ -171,11 +175,13 @@ def validate_models(models: tuple[ModelDeployment, ...]) -> tuple[ModelDeploymen
             raise UsageError(f"model deployment {m.name!r} is given twice", hint="list each deployment once")
         seen.add(m.name.lower())
         if m.sku not in MODEL_SKUS:
-            raise UsageError(f"unknown model SKU {m.sku!r} for {m.name}", hint=f"choose one of {', '.join(MODEL_SKUS)}")
+            raise UsageError(
+                f"unknown model SKU {m.sku!r} for {m.name}", hint=f"choose one of {', '.join(MODEL_SKUS)}"
+            )
         if not isinstance(m.capacity, int) or isinstance(m.capacity, bool) or not 1 <= m.capacity <= 10000:
             raise UsageError(
-                f"invalid capacity {m.capacity!r} for model deployment {m.name}: a whole number from 1 to 10000 "
-                "(thousands of tokens per minute for Standard)"
+                f"invalid capacity {m.capacity!r} for model deployment {m.name}: a whole number from 1 to "
+                "10000 (thousands of tokens per minute for Standard)"
             )
     return models
 
@@ -232,12 +238,20 @@ class Names:
 
     def all_global(self, regions: tuple[str, ...]) -> list[tuple[str, str]]:
         """(kind, name) of every globally unique name, for validation."""
-        out = [("storage account", self.token_storage_account()), ("Function App", self.token_function_app()),
-               ("Event Grid topic", self.eventgrid_topic()), ("Redis cache", self.redis()),
-               ("Traffic Manager DNS name", self.traffic_manager_dns())]
+        out = [
+            ("storage account", self.token_storage_account()),
+            ("Function App", self.token_function_app()),
+            ("Event Grid topic", self.eventgrid_topic()),
+            ("Redis cache", self.redis()),
+            ("Traffic Manager DNS name", self.traffic_manager_dns()),
+        ]
         for region in regions:
-            out += [("storage account", self.storage_account(region)), ("API Management service", self.apim(region)),
-                    ("OpenAI custom subdomain", self.openai(region)), ("Function App", self.function_app(region))]
+            out += [
+                ("storage account", self.storage_account(region)),
+                ("API Management service", self.apim(region)),
+                ("OpenAI custom subdomain", self.openai(region)),
+                ("Function App", self.function_app(region)),
+            ]
         return out
 
 
@@ -258,7 +272,9 @@ def check_derived_names(names: Names, regions: tuple[str, ...]) -> None:
     for kind, name in names.all_global(regions):
         pattern, low, high = NAME_RULES[kind]
         if not (low <= len(name) <= high and pattern.match(name)):
-            raise UsageError(f"derived {kind} name {name!r} would be illegal in Azure", hint="use a shorter base name")
+            raise UsageError(
+                f"derived {kind} name {name!r} would be illegal in Azure", hint="use a shorter base name"
+            )
 
 
 @dataclass(frozen=True)
@@ -358,11 +374,15 @@ def build_spec(
     if not 1 <= apim_capacity <= 12:
         raise UsageError(f"invalid API Management capacity {apim_capacity}: 1 to 12 units")
     if apim_sku == "Developer" and apim_capacity != 1:
-        raise UsageError("the Developer SKU of API Management has exactly 1 unit", hint="drop --apim-capacity")
+        raise UsageError(
+            "the Developer SKU of API Management has exactly 1 unit", hint="drop --apim-capacity"
+        )
     if not 0 <= redis_capacity <= 6:
         raise UsageError(f"invalid Redis capacity {redis_capacity}: 0 to 6 (C0-C6, P1-P5)")
     if not EMAIL_RE.match(publisher_email or ""):
-        raise UsageError(f"invalid publisher email {publisher_email!r}", hint="pass --publisher-email you@example.com")
+        raise UsageError(
+            f"invalid publisher email {publisher_email!r}", hint="pass --publisher-email you@example.com"
+        )
     if not publisher_name or len(publisher_name) > 100:
         raise UsageError("publisher name must be 1-100 characters", hint="pass --publisher-name")
     models = validate_models(tuple(models))
@@ -374,9 +394,13 @@ def build_spec(
     if custom_domain is not None:
         custom_domain = custom_domain.strip().lower().rstrip(".")
         if not HOST_RE.match(custom_domain):
-            raise UsageError(f"invalid custom domain {custom_domain!r}: expected a DNS host name like api.contoso.com")
+            raise UsageError(
+                f"invalid custom domain {custom_domain!r}: expected a DNS host name like api.contoso.com"
+            )
         if custom_domain.endswith((".azure-api.net", ".trafficmanager.net")):
-            raise UsageError(f"custom domain {custom_domain!r} must be a domain you own, not an Azure default name")
+            raise UsageError(
+                f"custom domain {custom_domain!r} must be a domain you own, not an Azure default name"
+            )
     if certificate_secret_id is not None and not KV_SECRET_RE.match(certificate_secret_id):
         raise UsageError(
             f"invalid certificate secret id {certificate_secret_id!r}",

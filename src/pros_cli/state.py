@@ -148,7 +148,7 @@ def load_state_file(path: Path) -> dict[str, Any] | None:
         ) from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise StateError(
-            f"{path} is not a pros state file (no \"schema\": \"{SCHEMA}\"); it was left untouched",
+            f'{path} is not a pros state file (no "schema": "{SCHEMA}"); it was left untouched',
             hint="pass --state-file with the right file",
         )
     version = data.get("schema_version")

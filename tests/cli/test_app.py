@@ -23,8 +23,9 @@ print("CODE=" + str(code), file=sys.stderr)
 
 
 def probe(argv: list[str]) -> tuple[str, str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE.format(argv=argv)], capture_output=True, text=True, timeout=60
+    )
     return proc.stdout, proc.stderr
 
 
@@ -38,8 +39,19 @@ def test_help_imports_no_azure_sdk():
 def test_help_lists_only_working_commands_and_global_options():
     out, _ = probe(["--help"])
     assert "provision" in out
-    for option in ("--state-file", "--subscription", "--output", "--dry-run", "--yes", "--quiet", "--verbose",
-                   "--parallelism", "--version", "--base-name", "PROS_OUTPUT"):
+    for option in (
+        "--state-file",
+        "--subscription",
+        "--output",
+        "--dry-run",
+        "--yes",
+        "--quiet",
+        "--verbose",
+        "--parallelism",
+        "--version",
+        "--base-name",
+        "PROS_OUTPUT",
+    ):
         assert option in out, option
 
 

@@ -157,8 +157,12 @@ def test_subscription_from_az_cli_profile(isolated, monkeypatch):
     config = isolated / "azure-config"
     config.mkdir()
     sub = "11111111-2222-3333-4444-555555555555"
-    profile = {"subscriptions": [{"id": "99999999-2222-3333-4444-555555555555", "isDefault": False},
-                                 {"id": sub, "isDefault": True}]}
+    profile = {
+        "subscriptions": [
+            {"id": "99999999-2222-3333-4444-555555555555", "isDefault": False},
+            {"id": sub, "isDefault": True},
+        ]
+    }
     (config / "azureProfile.json").write_text("\ufeff" + json.dumps(profile), encoding="utf-8")
     run = run_pros("provision", "--base-name", "demo", "--dry-run", "--offline", "-o", "json")
     assert run.code == 0, run.err
@@ -201,10 +205,22 @@ def test_with_30_percent_throttling_and_5_percent_errors_provision_succeeds(sim)
 
 
 def test_server_errors_on_writes_are_retried(sim):
-    sim.inject(method="PUT", path_regex="storageAccounts", status=500, code="InternalServerError",
-               message="simulated", times=3)
-    sim.inject(method="PUT", path_regex="resourcegroups", status=503, code="ServiceUnavailable",
-               message="simulated", times=2)
+    sim.inject(
+        method="PUT",
+        path_regex="storageAccounts",
+        status=500,
+        code="InternalServerError",
+        message="simulated",
+        times=3,
+    )
+    sim.inject(
+        method="PUT",
+        path_regex="resourcegroups",
+        status=503,
+        code="ServiceUnavailable",
+        message="simulated",
+        times=2,
+    )
     run = run_pros("provision", "--base-name", "demo")
     assert run.code == 0, run.err
     statuses = [e["status"] for e in sim.log_entries() if e["method"] == "PUT"]
@@ -252,7 +268,9 @@ def test_existing_resource_without_our_tags_needs_adopt(sim):
     from pros_cli.azure.clients import ClientFactory
 
     clients = ClientFactory(SUB, cloud="simulator", simulator=sim)
-    clients.resource.resource_groups.create_or_update("rg-demo", {"location": "eastus", "tags": {"team": "a"}})
+    clients.resource.resource_groups.create_or_update(
+        "rg-demo", {"location": "eastus", "tags": {"team": "a"}}
+    )
     writes = sim.count(*WRITES)
     refused = run_pros("provision", "--base-name", "demo")
     assert refused.code == 1
@@ -378,11 +396,14 @@ def test_second_concurrent_run_is_refused_and_state_unchanged(sim):
     sim.configure(profile="stuck")
     first = spawn("provision", "--base-name", "demo")
     try:
+
         def storage_started() -> bool:
             if not state_file().exists():
                 return False
             entries = load_state()["resources"]
-            return sum(1 for e in entries.values() if (e.get("operation") or {}).get("continuation_token")) == 2
+            return (
+                sum(1 for e in entries.values() if (e.get("operation") or {}).get("continuation_token")) == 2
+            )
 
         wait_for(storage_started, timeout=60)
         before = state_file().read_bytes()
@@ -401,11 +422,20 @@ def test_ctrl_c_records_in_flight_work_and_exits_130(sim):
     sim.configure(profile="stuck")
     proc = spawn("provision", "--base-name", "demo")
     try:
-        wait_for(lambda: state_file().exists() and sum(
-            1 for e in load_state()["resources"].values() if (e.get("operation") or {}).get("continuation_token")
-        ) == 2, timeout=60)
+        wait_for(
+            lambda: (
+                state_file().exists()
+                and sum(
+                    1
+                    for e in load_state()["resources"].values()
+                    if (e.get("operation") or {}).get("continuation_token")
+                )
+                == 2
+            ),
+            timeout=60,
+        )
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -163,7 +163,13 @@ def test_critical_path_priority_adds_up_waiting_chains():
     def change(key, seconds, action="create"):
         return SimpleNamespace(key=key, action=action, resource=SimpleNamespace(typical_seconds=seconds))
 
-    changes = [change("rg", 5), change("apim", 2700), change("tm", 10), change("ep", 10), change("st", 30, "no-op")]
+    changes = [
+        change("rg", 5),
+        change("apim", 2700),
+        change("tm", 10),
+        change("ep", 10),
+        change("st", 30, "no-op"),
+    ]
     deps = {"rg": (), "apim": ("rg",), "tm": ("rg",), "ep": ("tm", "apim"), "st": ("rg",)}
     prio = critical_path_priority(changes, deps)
     assert prio["ep"] == 10

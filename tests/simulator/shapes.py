@@ -50,8 +50,13 @@ def shape_errors(actual: Any, expected: Any, path: str = "", allow_extra: tuple[
     return errors
 
 
-def assert_shape(actual: Any, relpath: str, status: str = "200", allow_extra: tuple[str, ...] = (),
-                 must_have: tuple[str, ...] = ()) -> None:
+def assert_shape(
+    actual: Any,
+    relpath: str,
+    status: str = "200",
+    allow_extra: tuple[str, ...] = (),
+    must_have: tuple[str, ...] = (),
+) -> None:
     expected = example_body(relpath, status)
     errors = shape_errors(actual, expected, allow_extra=allow_extra)
     for key in must_have:

@@ -30,8 +30,10 @@ def test_unimplemented_routes_answer_a_loud_404_that_is_never_taken_for_absence(
     assert memsim.unimplemented()
     c = clients(memsim)
     with pytest.raises(HttpResponseError) as err:
-        c.resource.resources.get_by_id(f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Fake/things/x",
-                                       api_version="2020-01-01")
+        c.resource.resources.get_by_id(
+            f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Fake/things/x",
+            api_version="2020-01-01",
+        )
     assert not is_not_found(err.value)
 
 
@@ -70,7 +72,8 @@ def test_global_names_are_unique_across_subscriptions(memsim):
         mine.storage.storage_accounts.begin_create("rg", "stshared1", STORAGE).result()
     assert error_code(err.value) == "StorageAccountAlreadyTaken"
     check = mine.storage.storage_accounts.check_name_availability(
-        {"name": "stshared1", "type": "Microsoft.Storage/storageAccounts"}, cls=raw_json)
+        {"name": "stshared1", "type": "Microsoft.Storage/storageAccounts"}, cls=raw_json
+    )
     assert check["nameAvailable"] is False and check["reason"] == "AlreadyExists"
 
 
@@ -87,8 +90,11 @@ def test_long_running_operations_take_several_polls_and_block_other_writes():
     assert poller.done()  # polling=False: we poll the resource ourselves below
     states = []
     for _ in range(10):
-        states.append(c.storage.storage_accounts.get_properties("rg", "stslow1", cls=raw_json)
-                      ["properties"]["provisioningState"])
+        states.append(
+            c.storage.storage_accounts.get_properties("rg", "stslow1", cls=raw_json)["properties"][
+                "provisioningState"
+            ]
+        )
         if states[-1] == "Succeeded":
             break
     assert states[-1] == "Succeeded"
@@ -104,8 +110,14 @@ def test_location_is_immutable(memsim):
 
 
 def test_throttling_carries_retry_after_and_is_logged(memsim):
-    memsim.inject(method="GET", path_regex="resourcegroups", status=429, code="TooManyRequests",
-                  message="slow down", times=1)
+    memsim.inject(
+        method="GET",
+        path_regex="resourcegroups",
+        status=429,
+        code="TooManyRequests",
+        message="slow down",
+        times=1,
+    )
     memsim.configure(throttle=1.0, retry_after=7)
     resp = http(memsim, "GET", f"/subscriptions/{SUB}/resourcegroups/rg")
     assert resp.status == 429  # the injected rule

@@ -18,7 +18,7 @@ def error_code(exc: BaseException) -> str | None:
         try:
             body = json.loads(response.text())
             return (body.get("error") or {}).get("code") or body.get("code")
-        except Exception:  # noqa: BLE001 - a body that is not ARM error JSON has no code
+        except Exception:
             return None
     return None
 
@@ -50,7 +50,7 @@ def describe(exc: BaseException) -> str:
             try:
                 body: dict[str, Any] = json.loads(response.text())
                 message = (body.get("error") or {}).get("message") or body.get("message")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 message = None
     if message is None:
         message = str(getattr(exc, "message", None) or exc).splitlines()[0]

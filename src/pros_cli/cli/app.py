@@ -105,10 +105,12 @@ def main(argv: list[str] | None = None) -> None:
         code = int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         code = int(ExitCode.OK)
-    except Exception as exc:  # noqa: BLE001 - last resort: say what broke, exit 1
+    except Exception as exc:
         if os.environ.get("PROS_DEBUG"):
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n  (set PROS_DEBUG=1 for a traceback)\n")
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc}\n  (set PROS_DEBUG=1 for a traceback)\n"
+        )
         code = int(ExitCode.FAILED)
     sys.stdout.flush()
     sys.exit(code)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ import typer
 PANEL = "Global options (also accepted before the command)"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -39,27 +39,87 @@ class OptionDef:
 
 
 GLOBAL_OPTIONS: tuple[OptionDef, ...] = (
-    OptionDef("base_name", str, ("--base-name", "-n"), "PROS_BASE_NAME", None,
-              "Deployment base name; every Azure name derives from it. Default: the one deployment "
-              "whose state is in ./.pros/."),
-    OptionDef("state_file", Path, ("--state-file",), "PROS_STATE_FILE", None,
-              "State file. Default: ./.pros/<base-name>.json."),
-    OptionDef("subscription", str, ("--subscription",), "PROS_SUBSCRIPTION", None,
-              "Subscription id. Default: AZURE_SUBSCRIPTION_ID, else the az CLI's default subscription."),
-    OptionDef("output", OutputFormat, ("--output", "-o"), "PROS_OUTPUT", OutputFormat.table,
-              "Output format for data on stdout."),
-    OptionDef("dry_run", bool, ("--dry-run",), "PROS_DRY_RUN", False,
-              "Print the plan and stop; change nothing.", flag=True),
-    OptionDef("yes", bool, ("--yes", "-y"), "PROS_YES", False,
-              "Answer yes to confirmation prompts.", flag=True),
-    OptionDef("quiet", bool, ("--quiet", "-q"), "PROS_QUIET", False,
-              "Do not echo az commands or progress.", flag=True),
-    OptionDef("verbose", bool, ("--verbose", "-v"), "PROS_VERBOSE", False,
-              "Echo read calls too, not only changes.", flag=True),
-    OptionDef("parallelism", int, ("--parallelism",), "PROS_PARALLELISM", 8,
-              "Operations in flight at once.", min=1, max=64),
-    OptionDef("emit_script", Path, ("--emit-script",), "PROS_EMIT_SCRIPT", None,
-              "Also write every echoed az command into this bash script."),
+    OptionDef(
+        "base_name",
+        str,
+        ("--base-name", "-n"),
+        "PROS_BASE_NAME",
+        None,
+        "Deployment base name; every Azure name derives from it. Default: the one deployment "
+        "whose state is in ./.pros/.",
+    ),
+    OptionDef(
+        "state_file",
+        Path,
+        ("--state-file",),
+        "PROS_STATE_FILE",
+        None,
+        "State file. Default: ./.pros/<base-name>.json.",
+    ),
+    OptionDef(
+        "subscription",
+        str,
+        ("--subscription",),
+        "PROS_SUBSCRIPTION",
+        None,
+        "Subscription id. Default: AZURE_SUBSCRIPTION_ID, else the az CLI's default subscription.",
+    ),
+    OptionDef(
+        "output",
+        OutputFormat,
+        ("--output", "-o"),
+        "PROS_OUTPUT",
+        OutputFormat.table,
+        "Output format for data on stdout.",
+    ),
+    OptionDef(
+        "dry_run",
+        bool,
+        ("--dry-run",),
+        "PROS_DRY_RUN",
+        False,
+        "Print the plan and stop; change nothing.",
+        flag=True,
+    ),
+    OptionDef(
+        "yes", bool, ("--yes", "-y"), "PROS_YES", False, "Answer yes to confirmation prompts.", flag=True
+    ),
+    OptionDef(
+        "quiet",
+        bool,
+        ("--quiet", "-q"),
+        "PROS_QUIET",
+        False,
+        "Do not echo az commands or progress.",
+        flag=True,
+    ),
+    OptionDef(
+        "verbose",
+        bool,
+        ("--verbose", "-v"),
+        "PROS_VERBOSE",
+        False,
+        "Echo read calls too, not only changes.",
+        flag=True,
+    ),
+    OptionDef(
+        "parallelism",
+        int,
+        ("--parallelism",),
+        "PROS_PARALLELISM",
+        8,
+        "Operations in flight at once.",
+        min=1,
+        max=64,
+    ),
+    OptionDef(
+        "emit_script",
+        Path,
+        ("--emit-script",),
+        "PROS_EMIT_SCRIPT",
+        None,
+        "Also write every echoed az command into this bash script.",
+    ),
 )
 NAMES = tuple(o.name for o in GLOBAL_OPTIONS)
 
@@ -80,8 +140,11 @@ def root_parameters() -> list[inspect.Parameter]:
     params = []
     for o in GLOBAL_OPTIONS:
         annotation = Annotated[o.type if o.default is not None else (o.type | None), _option(o, root=True)]
-        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
-                                        annotation=annotation))
+        params.append(
+            inspect.Parameter(
+                o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default, annotation=annotation
+            )
+        )
     return params
 
 
@@ -89,8 +152,9 @@ def command_parameters() -> list[inspect.Parameter]:
     params = []
     for o in GLOBAL_OPTIONS:
         annotation = Annotated[o.type | None, _option(o, root=False)]
-        params.append(inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                        annotation=annotation))
+        params.append(
+            inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        )
     return params
 
 

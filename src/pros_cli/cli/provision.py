@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,53 +18,179 @@ def provision(
     region: Annotated[
         list[str] | None,
         typer.Option(
-            "--region", "-l",
-            help="Region to deploy to; repeat for several (default: eastus and westus). The first "
-            "holds the shared resources.",
+            "--region",
+            "-l",
+            metavar="REGION",
+            help="Region to deploy to; repeat for several (default: eastus and westus).",
             envvar="PROS_REGIONS",
             show_envvar=True,
         ),
     ] = None,
+    shared_region: Annotated[
+        str | None,
+        typer.Option(
+            "--shared-region",
+            metavar="REGION",
+            help="Region of the shared resources (default: the first region).",
+        ),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            metavar="[NAME=]MODEL:VERSION",
+            help="Model deployment on every OpenAI account; repeat for several (default: "
+            "gpt-4o:2024-08-06 and text-embedding-ada-002:2).",
+        ),
+    ] = None,
+    model_capacity: Annotated[
+        int | None, typer.Option("--model-capacity", help="Capacity of each --model deployment (default 30).")
+    ] = None,
+    model_sku: Annotated[
+        str | None, typer.Option("--model-sku", help="SKU of each --model deployment (default Standard).")
+    ] = None,
+    apim_sku: Annotated[
+        str | None, typer.Option("--apim-sku", help="API Management SKU (default Developer).")
+    ] = None,
+    apim_capacity: Annotated[
+        int | None, typer.Option("--apim-capacity", help="API Management units (default 1).")
+    ] = None,
+    publisher_email: Annotated[
+        str | None, typer.Option("--publisher-email", help="API Management publisher email.")
+    ] = None,
+    publisher_name: Annotated[
+        str | None, typer.Option("--publisher-name", help="API Management publisher name.")
+    ] = None,
+    function_plan: Annotated[
+        str | None,
+        typer.Option(
+            "--function-plan",
+            metavar="flex|consumption",
+            help="Function App hosting: flex (Flex Consumption, default) or consumption (Linux "
+            "Consumption, retiring 2028).",
+        ),
+    ] = None,
+    python_version: Annotated[
+        str | None, typer.Option("--python-version", help="Function App Python version (default 3.11).")
+    ] = None,
+    redis_sku: Annotated[
+        str | None, typer.Option("--redis-sku", help="Azure Cache for Redis SKU (default Standard).")
+    ] = None,
+    redis_capacity: Annotated[
+        int | None, typer.Option("--redis-capacity", help="Redis size: 1 for C1 (default).")
+    ] = None,
     storage_sku: Annotated[
-        str, typer.Option("--storage-sku", help="SKU of the storage accounts.")
-    ] = "Standard_LRS",
+        str | None, typer.Option("--storage-sku", help="SKU of the storage accounts (default Standard_LRS).")
+    ] = None,
+    custom_domain: Annotated[
+        str | None,
+        typer.Option(
+            "--custom-domain",
+            metavar="HOST",
+            help="Gateway host name to configure on every APIM (needs --certificate-secret-id); "
+            "pros prints the CNAME to create.",
+        ),
+    ] = None,
+    certificate_secret_id: Annotated[
+        str | None,
+        typer.Option(
+            "--certificate-secret-id",
+            metavar="ID",
+            help="Key Vault secret id of the custom domain's certificate.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            envvar="PROS_CONFIG",
+            show_envvar=True,
+            help="TOML file with any of these settings; options given here win.",
+        ),
+    ] = None,
     offline: Annotated[
         bool,
-        typer.Option("--offline", help="With --dry-run: plan against an empty subscription, without network "
-                     "or credentials."),
+        typer.Option(
+            "--offline",
+            help="With --dry-run: plan against an empty subscription, without network or credentials.",
+        ),
     ] = False,
     no_wait: Annotated[
         bool,
-        typer.Option("--no-wait", help="Return once every long-running create has started; the next run "
-                     "resumes waiting for them instead of starting them again."),
+        typer.Option(
+            "--no-wait",
+            help="Return once every long-running create has started; the next run "
+            "resumes waiting for them instead of starting them again.",
+        ),
     ] = False,
     adopt: Annotated[
         bool,
-        typer.Option("--adopt", help="Manage resources with our names that pros did not create; they are "
-                     "recorded as pre-existing and teardown never deletes them."),
+        typer.Option(
+            "--adopt",
+            help="Manage resources with our names that pros did not create; they are "
+            "recorded as pre-existing and teardown never deletes them.",
+        ),
+    ] = False,
+    restore_soft_deleted: Annotated[
+        bool,
+        typer.Option(
+            "--restore-soft-deleted",
+            help="Restore a soft-deleted APIM or OpenAI account that holds one of our names, "
+            "instead of stopping.",
+        ),
     ] = False,
 ) -> int:
     from pros_cli.azure.clients import resolve_subscription
     from pros_cli.cli import render
+    from pros_cli.config import load_config
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
     from pros_cli.resources.graph import build_resources
-    from pros_cli.spec import build_spec, validate_base_name
+    from pros_cli.spec import DEFAULT_MODELS, build_spec, parse_model, validate_base_name
 
     app.check()
     s = app.settings
     if offline and not s.dry_run:
         raise UsageError("--offline only plans: it cannot change anything", hint="add --dry-run")
     if offline and app.cloud == "simulator":
-        raise UsageError("--offline plans without any cloud; PROS_CLOUD=simulator contradicts it",
-                         hint="drop --offline to plan against the simulator, or unset PROS_CLOUD")
+        raise UsageError(
+            "--offline plans without any cloud; PROS_CLOUD=simulator contradicts it",
+            hint="drop --offline to plan against the simulator, or unset PROS_CLOUD",
+        )
     base_name = validate_base_name(app.base_name(required=True) or "")
+    settings = load_config(config) if config is not None else {}
+    given = {
+        "regions": region,
+        "shared_region": shared_region,
+        "storage_sku": storage_sku,
+        "apim_sku": apim_sku,
+        "apim_capacity": apim_capacity,
+        "publisher_email": publisher_email,
+        "publisher_name": publisher_name,
+        "function_plan": function_plan,
+        "python_version": python_version,
+        "redis_sku": redis_sku,
+        "redis_capacity": redis_capacity,
+        "custom_domain": custom_domain,
+        "certificate_secret_id": certificate_secret_id,
+    }
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if model:
+        settings["models"] = tuple(
+            parse_model(m, sku=model_sku or "Standard", capacity=model_capacity or 30) for m in model
+        )
+    elif model_capacity is not None or model_sku is not None:
+        settings["models"] = tuple(
+            dataclasses.replace(m, capacity=model_capacity or m.capacity, sku=model_sku or m.sku)
+            for m in settings.get("models", DEFAULT_MODELS)
+        )
     subscription, _source = resolve_subscription(s.subscription, offline=offline, cloud=app.cloud)
     spec = build_spec(
         base_name=base_name,
         subscription_id=subscription,
-        regions=region or ["eastus", "westus"],
-        storage_sku=storage_sku,
+        restore_soft_deleted=restore_soft_deleted,
+        **settings,
     )
     resources = build_resources(spec)
     result = converge(
@@ -91,7 +219,10 @@ def provision(
         return int(result.exit_code)
 
     report = result.report
-    header = f"Deployment {spec.base_name} (subscription {spec.subscription_id}, resource group {spec.resource_group})"
+    header = (
+        f"Deployment {spec.base_name} (subscription {spec.subscription_id}, "
+        f"resource group {spec.resource_group})"
+    )
     if app.json:
         render.print_json(
             {

@@ -30,7 +30,12 @@ def print_plan(plan: Plan) -> None:
     for change in plan.changes:
         r = change.resource
         table.add_row(
-            SYMBOLS[change.action], change.action, r.arm_type, r.name, r.region or "-", "; ".join(change.reasons)
+            SYMBOLS[change.action],
+            change.action,
+            r.arm_type,
+            r.name,
+            r.region or "-",
+            "; ".join(change.reasons),
         )
     console = _console()
     console.print(table, markup=False)

@@ -50,7 +50,9 @@ class ApplyReport:
             change = self.changes[key]
             label = result.status
             if result.status == "succeeded":
-                label = {"create": "created", "update": "updated", "resume": "resumed"}.get(change.action, "ok")
+                label = {"create": "created", "update": "updated", "resume": "resumed"}.get(
+                    change.action, "ok"
+                )
             elif result.status == "noop":
                 label = "unchanged"
             out[label] = out.get(label, 0) + 1
@@ -106,8 +108,10 @@ class Applier:
     def _wait(self, poller: Any, r: Resource) -> Any:
         while not poller.done():
             if self.stop.is_set():
-                raise NodeInterrupted(f"{r.describe()}: interrupted while waiting; the operation keeps "
-                                      "running in Azure and the next run resumes it")
+                raise NodeInterrupted(
+                    f"{r.describe()}: interrupted while waiting; the operation keeps "
+                    "running in Azure and the next run resumes it"
+                )
             poller.wait(self.options.poll_seconds)
         return poller.result()
 
@@ -117,8 +121,13 @@ class Applier:
         if current is None:
             current = r.read(self.clients)
         self.state.record_done(
-            r.key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
-            origin=change.origin, outputs=r.outputs(current),
+            r.key,
+            arm_id=r.arm_id(),
+            arm_type=r.arm_type,
+            name=r.name,
+            region=r.region,
+            origin=change.origin,
+            outputs=r.outputs(current),
         )
         return current
 
@@ -126,8 +135,13 @@ class Applier:
         r = change.resource
         self.echo(change.az_commands())
         self.state.record_start(
-            r.key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
-            action=action, origin=change.origin,
+            r.key,
+            arm_id=r.arm_id(),
+            arm_type=r.arm_type,
+            name=r.name,
+            region=r.region,
+            action=action,
+            origin=change.origin,
         )
         if change.action == "update" and change.diffs:
             return r.update(self.clients, change.current or {}, change.diffs)
@@ -138,7 +152,7 @@ class Applier:
         if _is_poller(result):
             try:
                 self.state.record_token(r.key, result.continuation_token())
-            except Exception:  # noqa: BLE001 - a poller without a token still runs; resume then polls GET
+            except Exception:
                 self.state.record_token(r.key, None)
             if self.options.no_wait:
                 raise NodeStarted(r.arm_id())
@@ -164,7 +178,9 @@ class Applier:
                 if self.stop.is_set():
                     raise NodeInterrupted(f"{r.describe()}: interrupted while waiting")
                 time.sleep(min(self.options.poll_seconds, self.options.resume_poll_seconds))
-        again, refusal = decide(r, current, self.state.get(r.key), PlanOptions(adopt=change.origin == "pre-existing"))
+        again, refusal = decide(
+            r, current, self.state.get(r.key), PlanOptions(adopt=change.origin == "pre-existing")
+        )
         if refusal:
             raise NodeFailed(refusal)
         if again.action == "no-op":
@@ -188,8 +204,13 @@ class Applier:
                 or recorded.get("origin") != change.origin
             ):
                 self.state.record_done(
-                    key, arm_id=r.arm_id(), arm_type=r.arm_type, name=r.name, region=r.region,
-                    origin=change.origin, outputs=outputs,
+                    key,
+                    arm_id=r.arm_id(),
+                    arm_type=r.arm_type,
+                    name=r.name,
+                    region=r.region,
+                    origin=change.origin,
+                    outputs=outputs,
                 )
             return NodeResult(key, "noop", value=change.current)
         if self.stop.is_set():
@@ -201,7 +222,7 @@ class Applier:
             return self._run_operation(change, self._start(change, action))
         except (NodeStarted, NodeInterrupted, NodeFailed):
             raise
-        except Exception as exc:  # noqa: BLE001 - an Azure failure of this one resource
+        except Exception as exc:
             message = f"{r.describe()}: {change.action} failed: {describe(exc)}"
             self.state.record_failed(key, message)
             raise NodeFailed(message) from exc
@@ -227,8 +248,10 @@ class Applier:
             groups={c.key: c.resource.serial_group for c in plan.changes},
             priority=critical_path_priority(plan.changes, deps),
         )
-        report = ApplyReport(results, changes, interrupted=self.stop.is_set(), elapsed=time.monotonic() - started)
-        for key, result in results.items():
+        report = ApplyReport(
+            results, changes, interrupted=self.stop.is_set(), elapsed=time.monotonic() - started
+        )
+        for key in results:
             entry = self.state.get(key)
             if entry and entry.get("outputs"):
                 report.outputs[key] = entry["outputs"]

@@ -99,17 +99,14 @@ def run_dag(
             started = time.monotonic()
             try:
                 value = fn(key, results)
-                if isinstance(value, NodeResult):
-                    result = value
-                else:
-                    result = NodeResult(key, "succeeded", value=value)
+                result = value if isinstance(value, NodeResult) else NodeResult(key, "succeeded", value=value)
             except NodeFailed as exc:
                 result = NodeResult(key, "failed", error=str(exc))
             except NodeInterrupted as exc:
                 result = NodeResult(key, "interrupted", error=str(exc) or "interrupted")
             except NodeStarted as exc:
                 result = NodeResult(key, "started", value=exc.value)
-            except Exception as exc:  # noqa: BLE001 - reported as this node's failure
+            except Exception as exc:
                 result = NodeResult(key, "failed", error=f"{type(exc).__name__}: {exc}")
             result.key = key
             result.elapsed = time.monotonic() - started
@@ -153,7 +150,9 @@ def run_dag(
                             results[key] = NodeResult(key, "not-started")
                             progressed = True
                         continue
-                    if all(results.get(n) is not None and results[n].status in OK_STATUSES for n in deps[key]):
+                    if all(
+                        results.get(n) is not None and results[n].status in OK_STATUSES for n in deps[key]
+                    ):
                         if len(running) >= width:
                             continue
                         group = groups.get(key)

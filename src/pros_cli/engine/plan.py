@@ -137,8 +137,10 @@ def decide(
             return Change(
                 r,
                 "resume",
-                [f"a {operation['action']} started at {operation.get('started_at')} is still recorded as "
-                 "running; resuming its long-running operation instead of starting another"],
+                [
+                    f"a {operation['action']} started at {operation.get('started_at')} is still recorded as "
+                    "running; resuming its long-running operation instead of starting another"
+                ],
                 resume_action=operation["action"],
                 continuation_token=token,
             ), None
@@ -150,8 +152,8 @@ def decide(
     origin = (recorded or {}).get("origin") or "created"
     adopted = origin == "pre-existing"
     # Ours: it carries our tags, or our state file says pros created it (lost tags are drift).
-    recorded_as_ours = bool(recorded) and origin == "created" and str(recorded.get("id", "")).lower() == (
-        r.arm_id().lower()
+    recorded_as_ours = (
+        bool(recorded) and origin == "created" and str(recorded.get("id", "")).lower() == (r.arm_id().lower())
     )
     if not r.is_ours(current) and not adopted and not recorded_as_ours:
         if not options.adopt:
@@ -169,14 +171,20 @@ def decide(
         action = (operation or {}).get("action")
         if token and action in ("create", "update"):
             return Change(
-                r, "resume",
+                r,
+                "resume",
                 [f"provisioningState is {state}: resuming the {action} an earlier run started"],
-                current=current, origin=origin, resume_action=action, continuation_token=token,
+                current=current,
+                origin=origin,
+                resume_action=action,
+                continuation_token=token,
             ), None
         return Change(
-            r, "resume",
+            r,
+            "resume",
             [f"provisioningState is {state}: waiting for the running operation to finish"],
-            current=current, origin=origin,
+            current=current,
+            origin=origin,
         ), None
 
     diffs = r.diff(current, adopted=adopted)
@@ -224,7 +232,7 @@ def make_plan(
             on_read(r)
         try:
             return r.read(clients)
-        except Exception as exc:  # noqa: BLE001 - reported as a read failure of this resource
+        except Exception as exc:
             raise NodeFailed(f"reading {r.describe()} failed: {describe(exc)}") from exc
 
     results = run_dag(parents, read, parallelism=options.parallelism, stop=stop)
@@ -257,7 +265,7 @@ def preflight(creates: Sequence[Change], clients: Any, options: PlanOptions) -> 
         r = by_key[key]
         try:
             return r.preflight(clients)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise NodeFailed(f"checking {r.describe()} before creating it failed: {describe(exc)}") from exc
 
     results = run_dag({k: () for k in by_key}, check, parallelism=options.parallelism)

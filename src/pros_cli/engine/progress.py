@@ -94,20 +94,28 @@ class Tracker:
         now = time.monotonic()
         for row in self.rows.values():
             end = row.get("end") or now
-            table.add_row(row["symbol"], row["what"], row["action"], row["status"], f"{end - row['start']:.1f}s")
+            table.add_row(
+                row["symbol"], row["what"], row["action"], row["status"], f"{end - row['start']:.1f}s"
+            )
         return table
 
     def start(self, key: str, symbol: str, what: str, action: str) -> None:
-        self.rows[key] = {"symbol": symbol, "what": what, "action": action, "status": "running",
-                          "start": time.monotonic()}
+        self.rows[key] = {
+            "symbol": symbol,
+            "what": what,
+            "action": action,
+            "status": "running",
+            "start": time.monotonic(),
+        }
         if self.ui._live is not None:
             self.ui._live.update(self._render())
         else:
             self.ui.info(f"[{self._elapsed():6.1f}s] {symbol} {what}: {action} ...")
 
     def finish(self, key: str, symbol: str, what: str, action: str, result: NodeResult) -> None:
-        row = self.rows.setdefault(key, {"symbol": symbol, "what": what, "action": action,
-                                         "start": time.monotonic()})
+        row = self.rows.setdefault(
+            key, {"symbol": symbol, "what": what, "action": action, "start": time.monotonic()}
+        )
         row["end"] = time.monotonic()
         status = STATUS_TEXT.get(result.status, result.status)
         if result.status == "skipped" and result.cause:

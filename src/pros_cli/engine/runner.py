@@ -47,8 +47,10 @@ def interruptible(ui: Any) -> Iterator[threading.Event]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        ui.warn("interrupted: no new operations will start; recording what is in flight "
-                "(press Ctrl-C again to stop at once)")
+        ui.warn(
+            "interrupted: no new operations will start; recording what is in flight "
+            "(press Ctrl-C again to stop at once)"
+        )
 
     if threading.current_thread() is not threading.main_thread():
         yield stop
@@ -69,11 +71,15 @@ def converge(
 ) -> RunResult:
     ui = app.ui
     if options.offline:
-        ui.warn("offline: planned against an empty subscription, without network or credentials; "
-                "every resource shows as a create")
+        ui.warn(
+            "offline: planned against an empty subscription, without network or credentials; "
+            "every resource shows as a create"
+        )
         if spec.subscription_id.startswith("00000000-0000-0000-0000-000000000000"):
-            ui.warn("offline with no subscription: globally unique names carry the suffix of a placeholder "
-                    "subscription and will differ once you pass --subscription")
+            ui.warn(
+                "offline with no subscription: globally unique names carry the suffix of a placeholder "
+                "subscription and will differ once you pass --subscription"
+            )
         plan = offline_plan(resources)
         return RunResult(plan, None, ExitCode.OK)
 
@@ -120,8 +126,13 @@ def converge(
                         tracker.finish(change.key, symbol, what, change.action, result)
 
                 applier = Applier(
-                    clients=clients, state=state, echo=echo, options=applier_options, stop=stop,
-                    on_event=on_event, tick=tracker.tick,
+                    clients=clients,
+                    state=state,
+                    echo=echo,
+                    options=applier_options,
+                    stop=stop,
+                    on_event=on_event,
+                    tick=tracker.tick,
                 )
                 report = applier.apply(plan)
         if report.interrupted:

@@ -52,7 +52,15 @@ class ResourceGroup(Resource):
 
     def az_create(self) -> list[AzCommand]:
         return [
-            az("group", "create", "--name", self.name, "--location", str(self.region), *tags_args(self.desired_tags()))
+            az(
+                "group",
+                "create",
+                "--name",
+                self.name,
+                "--location",
+                str(self.region),
+                *tags_args(self.desired_tags()),
+            )
         ]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:

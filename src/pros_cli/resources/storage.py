@@ -100,7 +100,13 @@ class StorageAccount(Resource):
     # ---- az ---------------------------------------------------------------------------------
     def az_read(self) -> AzCommand:
         return az(
-            "storage", "account", "show", "--name", self.name, "--resource-group", self.resource_group,
+            "storage",
+            "account",
+            "show",
+            "--name",
+            self.name,
+            "--resource-group",
+            self.resource_group,
             read_only=True,
         )
 
@@ -108,15 +114,25 @@ class StorageAccount(Resource):
         props = self.desired()["properties"]
         return [
             az(
-                "storage", "account", "create",
-                "--name", self.name,
-                "--resource-group", self.resource_group,
-                "--location", str(self.region),
-                "--sku", self.spec.storage_sku,
-                "--kind", "StorageV2",
-                "--min-tls-version", props["minimumTlsVersion"],
-                "--allow-blob-public-access", _az_value(props["allowBlobPublicAccess"]),
-                "--https-only", _az_value(props["supportsHttpsTrafficOnly"]),
+                "storage",
+                "account",
+                "create",
+                "--name",
+                self.name,
+                "--resource-group",
+                self.resource_group,
+                "--location",
+                str(self.region),
+                "--sku",
+                self.spec.storage_sku,
+                "--kind",
+                "StorageV2",
+                "--min-tls-version",
+                props["minimumTlsVersion"],
+                "--allow-blob-public-access",
+                _az_value(props["allowBlobPublicAccess"]),
+                "--https-only",
+                _az_value(props["supportsHttpsTrafficOnly"]),
                 *tags_args(self.desired_tags()),
             )
         ]
@@ -131,10 +147,28 @@ class StorageAccount(Resource):
         if any(d.path.startswith("tags.") for d in diffs):
             args += tags_args(self.merged_tags(current))
         return [
-            az("storage", "account", "update", "--name", self.name, "--resource-group", self.resource_group, *args)
+            az(
+                "storage",
+                "account",
+                "update",
+                "--name",
+                self.name,
+                "--resource-group",
+                self.resource_group,
+                *args,
+            )
         ]
 
     def az_delete(self) -> list[AzCommand]:
         return [
-            az("storage", "account", "delete", "--name", self.name, "--resource-group", self.resource_group, "--yes")
+            az(
+                "storage",
+                "account",
+                "delete",
+                "--name",
+                self.name,
+                "--resource-group",
+                self.resource_group,
+                "--yes",
+            )
         ]

@@ -115,17 +115,32 @@ def parse_arm_path(path: str) -> ArmPath | None:
         rest = segs[4:]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
         if not rest:
-            return ArmPath(sub, rg, "microsoft.resources/resourcegroups", "Microsoft.Resources/resourceGroups",
-                           [rg], rg_id, f"/subscriptions/{sub}")
+            return ArmPath(
+                sub,
+                rg,
+                "microsoft.resources/resourcegroups",
+                "Microsoft.Resources/resourceGroups",
+                [rg],
+                rg_id,
+                f"/subscriptions/{sub}",
+            )
         if len(rest) == 1:
-            return ArmPath(sub, rg, "microsoft.resources/resourcegroups", "Microsoft.Resources/resourceGroups",
-                           [rg], rg_id, f"/subscriptions/{sub}", action=rest[0])
+            return ArmPath(
+                sub,
+                rg,
+                "microsoft.resources/resourcegroups",
+                "Microsoft.Resources/resourceGroups",
+                [rg],
+                rg_id,
+                f"/subscriptions/{sub}",
+                action=rest[0],
+            )
         return None
     if not prov_idx:
         return None
     last = prov_idx[-1]
     scope_segs = segs[:last]
-    after = segs[last + 1:]
+    after = segs[last + 1 :]
     if len(after) < 2:
         return None
     namespace = after[0]
@@ -140,19 +155,17 @@ def parse_arm_path(path: str) -> ArmPath | None:
     rg = None
     if len(scope_segs) >= 4 and scope_segs[2].lower() == "resourcegroups":
         rg = scope_segs[3]
-    if len(scope_segs) == 2 and not rg:
-        scope = f"/subscriptions/{sub}"
-    else:
-        scope = "/" + "/".join(scope_segs)
+    scope = f"/subscriptions/{sub}" if len(scope_segs) == 2 and not rg else "/" + "/".join(scope_segs)
     arm_type = "/".join([namespace, *types])
     type_key = arm_type.lower()
-    if collection and names:
-        # could be an action on the resource named by the previous pair: decided by the router
-        pass
     full_names_path = "/".join(p for pair in zip(types, names, strict=False) for p in pair)
-    resource_id = f"{scope}/providers/{namespace}/{full_names_path}" if names else f"{scope}/providers/{namespace}"
+    resource_id = (
+        f"{scope}/providers/{namespace}/{full_names_path}" if names else f"{scope}/providers/{namespace}"
+    )
     if len(names) > 1:
-        parent_pairs = "/".join(p for pair in zip(types[: len(names) - 1], names[:-1], strict=False) for p in pair)
+        parent_pairs = "/".join(
+            p for pair in zip(types[: len(names) - 1], names[:-1], strict=False) for p in pair
+        )
         parent_id = f"{scope}/providers/{namespace}/{parent_pairs}"
     else:
         parent_id = scope
@@ -551,12 +564,18 @@ class Simulator:
             retry_after = faults.get("retry_after", self.profile.throttle_retry_after)
             return SimResponse(
                 429,
-                {"error": {"code": "TooManyRequests", "message": "The request is being throttled (simulated)."}},
+                {
+                    "error": {
+                        "code": "TooManyRequests",
+                        "message": "The request is being throttled (simulated).",
+                    }
+                },
                 retry_headers(retry_after),
             )
         if roll < throttle + error:
             return SimResponse(
-                500, {"error": {"code": "InternalServerError", "message": "Simulated transient server error."}}
+                500,
+                {"error": {"code": "InternalServerError", "message": "Simulated transient server error."}},
             )
         return None
 
@@ -584,8 +603,14 @@ class Simulator:
             spec = self.types.get(base_key)
             if spec is not None:
                 parsed = ArmPath(
-                    parsed.subscription, parsed.resource_group, base_key, parsed.arm_type.rsplit("/", 1)[0],
-                    parsed.names, parsed.resource_id, parsed.parent_id, action=action,
+                    parsed.subscription,
+                    parsed.resource_group,
+                    base_key,
+                    parsed.arm_type.rsplit("/", 1)[0],
+                    parsed.names,
+                    parsed.resource_id,
+                    parsed.parent_id,
+                    action=action,
                 )
                 parsed.parent_id = self._parent_of(parsed.resource_id, spec)
         if spec is None:
@@ -640,7 +665,9 @@ class Simulator:
     @staticmethod
     def resource_not_found(parsed: ArmPath) -> ArmError:
         if parsed.type_key == "microsoft.resources/resourcegroups":
-            return ArmError(404, "ResourceGroupNotFound", f"Resource group '{parsed.name}' could not be found.")
+            return ArmError(
+                404, "ResourceGroupNotFound", f"Resource group '{parsed.name}' could not be found."
+            )
         return ArmError(
             404,
             "ResourceNotFound",
@@ -670,14 +697,17 @@ class Simulator:
         return SimResponse(200, self.render(stored))
 
     def _list(self, parsed: ArmPath, spec: TypeSpec) -> SimResponse:
-        prefix = (parsed.parent_id or "").lower() + "/providers/" if spec.parent_type is None else ""
-        items = []
-        for r in self.resources_of_type(spec.arm_type):
-            rid = r["body"]["id"].lower()
-            if spec.parent_type is None and rid.startswith(prefix):
-                items.append(self.render(r))
-            elif spec.parent_type is not None and rid.startswith((parsed.resource_id or "").lower() + "/"):
-                items.append(self.render(r))
+        # Top-level types list under their scope (".../providers/NS/type"); child types under
+        # their parent resource (".../accounts/x/deployments").
+        if spec.parent_type is None:
+            prefix = (parsed.parent_id or "").lower() + "/providers/"
+        else:
+            prefix = parsed.resource_id.lower() + "/"
+        items = [
+            self.render(r)
+            for r in self.resources_of_type(spec.arm_type)
+            if r["body"]["id"].lower().startswith(prefix)
+        ]
         return SimResponse(200, {"value": items})
 
     def _check_parent(self, parsed: ArmPath, spec: TypeSpec) -> None:
@@ -709,7 +739,9 @@ class Simulator:
         self, parsed: ArmPath, spec: TypeSpec, body: dict[str, Any], existing: dict[str, Any] | None
     ) -> None:
         if not isinstance(body, dict):
-            raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+            raise ArmError(
+                400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
+            )
         for path in spec.required:
             value: Any = body
             for part in path.split("."):
@@ -745,9 +777,9 @@ class Simulator:
                         raise ArmError(
                             409 if spec.arm_type.lower().startswith("microsoft.resources") else 400,
                             "InvalidResourceLocation",
-                            f"The resource '{parsed.name}' already exists in location '{before}' in resource "
-                            f"group '{parsed.resource_group}'. A resource with the same name cannot be created "
-                            f"in location '{body[path]}'. Please select a new resource name.",
+                            f"The resource '{parsed.name}' already exists in location '{before}' in "
+                            f"resource group '{parsed.resource_group}'. A resource with the same name cannot "
+                            f"be created in location '{body[path]}'. Please select a new resource name.",
                         )
                     raise ArmError(
                         409, "PropertyChangeNotAllowed", f"Changing property '{path}' is not allowed."
@@ -758,7 +790,10 @@ class Simulator:
             return
         lname = parsed.name.lower()
         for other in self.resources_of_type(spec.arm_type):
-            if other["body"]["name"].lower() == lname and other["body"]["id"].lower() != parsed.resource_id.lower():
+            if (
+                other["body"]["name"].lower() == lname
+                and other["body"]["id"].lower() != parsed.resource_id.lower()
+            ):
                 raise ArmError(409, spec.name_taken_code, f"The name '{parsed.name}' is already taken.")
         if lname in self.db["foreign_names"].get(spec.arm_type.lower(), []):
             raise ArmError(409, spec.name_taken_code, f"The name '{parsed.name}' is already taken.")
@@ -810,7 +845,9 @@ class Simulator:
         if existing.get("operation"):
             op = self.db["operations"].get(existing["operation"])
             if op and op["status"] == "InProgress":
-                raise ArmError(409, "AnotherOperationInProgress", f"Another operation is in progress on '{parsed.name}'.")
+                raise ArmError(
+                    409, "AnotherOperationInProgress", f"Another operation is in progress on '{parsed.name}'."
+                )
         patch = req.body if isinstance(req.body, dict) else {}
         merged = copy.deepcopy(existing["body"])
         for key, value in patch.items():
@@ -920,7 +957,8 @@ class Simulator:
             self.db["deleted"][spec.arm_type.lower()].pop(parsed.name.lower(), None)
             return
         raise ArmError(
-            409, spec.soft_deleted_code,
+            409,
+            spec.soft_deleted_code,
             f"'{parsed.name}' is soft-deleted and its name stays reserved; purge or restore it.",
         )
 

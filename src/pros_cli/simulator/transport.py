@@ -16,8 +16,17 @@ import requests
 from requests.adapters import BaseAdapter
 from urllib3.response import HTTPResponse
 
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
-            404: "Not Found", 409: "Conflict", 429: "Too Many Requests", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No Content",
+    400: "Bad Request",
+    404: "Not Found",
+    409: "Conflict",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
 
 
 class SimulatorAdapter(BaseAdapter):
@@ -25,14 +34,23 @@ class SimulatorAdapter(BaseAdapter):
         super().__init__()
         self.simulator = simulator
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         body = request.body
         if isinstance(body, str):
             body = body.encode()
         elif body is not None and not isinstance(body, bytes):
             body = b"".join(body)  # a generator/iterable body
-        result = self.simulator.handle(request.method or "GET", request.url or "", dict(request.headers), body)
+        result = self.simulator.handle(
+            request.method or "GET", request.url or "", dict(request.headers), body
+        )
         if result.body is None:
             payload = b""
         elif isinstance(result.body, bytes):

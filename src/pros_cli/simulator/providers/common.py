@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pros_cli.simulator.core import Simulator, SimRequest, SimResponse
+    from pros_cli.simulator.core import SimRequest, SimResponse, Simulator
 
 _OP = r"/subscriptions/[^/]+/(?:[^?]*/)?"
 
