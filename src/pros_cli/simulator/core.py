@@ -202,6 +202,9 @@ class TypeSpec:
     # hooks
     validate: Callable[[Simulator, ArmPath, dict[str, Any], dict[str, Any] | None], None] | None = None
     build: Callable[[Simulator, ArmPath, dict[str, Any], dict[str, Any] | None], dict[str, Any]] | None = None
+    # Called before a DELETE of an existing resource; raise ArmError to refuse it (e.g. nested
+    # resources still exist, or another operation holds the parent).
+    before_delete: Callable[[Simulator, ArmPath, dict[str, Any]], None] | None = None
     on_deleted: Callable[[Simulator, dict[str, Any]], None] | None = None
     actions: dict[str, Callable[[Simulator, ArmPath, SimRequest, dict[str, Any]], SimResponse]] = field(
         default_factory=dict
@@ -873,6 +876,8 @@ class Simulator:
         existing = self.get_resource(parsed.resource_id)
         if existing is None:
             return SimResponse(204)
+        if spec.before_delete:
+            spec.before_delete(self, parsed, existing)
         if spec.delete_mode == "sync":
             self._remove(existing)
             return SimResponse(spec.delete_status, None)
