@@ -35,7 +35,22 @@ class Secret:
         return f'"{safe_prefix}${{{self.var}}}"'
 
 
-Arg = str | Secret
+@dataclass(frozen=True)
+class Subst:
+    """A value another az command prints when the line runs: ``"$(az ... --query Q --output tsv)"``.
+
+    For values that do not exist until an earlier line of the same script has run, like the
+    principal id of an identity created just before. Not a secret, so never hoisted."""
+
+    command: AzCommand
+    query: str
+
+    def render(self) -> str:
+        shown = AzCommand((*self.command.args, "--query", self.query, "--output", "tsv"), read_only=True)
+        return f'"$({shown.render()})"'
+
+
+Arg = str | Secret | Subst
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,7 @@ class AzCommand:
     def render(self) -> str:
         parts = []
         for arg in self.args:
-            parts.append(arg.render() if isinstance(arg, Secret) else shlex.quote(arg))
+            parts.append(shlex.quote(arg) if isinstance(arg, str) else arg.render())
         return " ".join(parts)
 
     @property

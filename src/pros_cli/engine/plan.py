@@ -222,12 +222,21 @@ def make_plan(
     if options.offline:
         return offline_plan(resources)
     by_key = {r.key: r for r in resources}
-    parents = {r.key: ((r.parent,) if r.parent else ()) for r in resources}
+    # Reads wait only for the structural parent (absent parent: absent child, no request), and
+    # for all dependencies of the few resources that need their bodies to know what to read.
+    read_deps: dict[str, tuple[str, ...]] = {}
+    for r in resources:
+        needs = [r.parent] if r.parent else []
+        if r.reads_inputs:
+            needs += [d for d in r.depends_on if d in by_key]
+        read_deps[r.key] = tuple(dict.fromkeys(needs))
 
     def read(key: str, results: Mapping[str, NodeResult]) -> Any:
         r = by_key[key]
         if r.parent and results[r.parent].value is None:
             return None  # the parent does not exist, so neither does this: no request needed
+        if r.reads_inputs:
+            r.inputs = {d: results[d].value for d in r.depends_on if d in results}
         if on_read:
             on_read(r)
         try:
@@ -235,7 +244,7 @@ def make_plan(
         except Exception as exc:
             raise NodeFailed(f"reading {r.describe()} failed: {describe(exc)}") from exc
 
-    results = run_dag(parents, read, parallelism=options.parallelism, stop=stop)
+    results = run_dag(read_deps, read, parallelism=options.parallelism, stop=stop)
     errors: list[str] = []
     changes: list[Change] = []
     for r in resources:

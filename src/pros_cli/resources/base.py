@@ -89,6 +89,9 @@ class Resource(ABC):
     # Resources with the same serial group never run at the same time (e.g. Azure OpenAI accepts
     # one deployment operation per account at a time). None: no constraint.
     serial_group: str | None = None
+    # Needs the current bodies of its dependencies (``inputs``) to know what to read, e.g. a role
+    # assignment on a Key Vault found at plan time: its dependencies are read before it.
+    reads_inputs: bool = False
     # A resource pros only reads (e.g. the operator's Key Vault): never created, changed or
     # deleted; the plan fails if it does not exist.
     external: ClassVar[bool] = False

@@ -1,0 +1,214 @@
+"""Microsoft.KeyVault vaults (control plane only) and the subscription-wide resource listing.
+
+pros never creates a vault: it finds the operator's vault by name with
+``GET /subscriptions/{s}/resources?$filter=...`` and API Management reads the custom-domain
+certificate from it with its managed identity. So the simulator needs vaults that tests can PUT
+and GET, the listing, and :func:`secret_reader_denial` for the APIM provider: whether a principal
+may read secrets, by the vault's own permission model (Azure RBAC or access policies).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec
+from pros_cli.simulator.providers.resources import API_VERSIONS as RESOURCES_API_VERSIONS
+
+if TYPE_CHECKING:
+    from pros_cli.simulator.core import SimRequest, Simulator
+
+TYPE = "Microsoft.KeyVault/vaults"
+API_VERSIONS = (
+    "2026-02-01",
+    "2025-05-01",
+    "2024-11-01",
+    "2024-04-01-preview",
+    "2023-07-01",
+    "2023-02-01",
+    "2022-07-01",
+    "2021-10-01",
+    "2019-09-01",
+)
+NAME_RE = r"(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]"
+NAME_MSG = (
+    "Vault name must be between 3-24 alphanumeric characters. The name must begin with a letter, end "
+    "with a letter or digit, and not contain consecutive hyphens."
+)
+SKUS = ("standard", "premium")
+SECRET_URL_RE = re.compile(
+    r"^https://(?P<vault>[a-zA-Z0-9-]+)\.vault\.azure\.net/secrets/(?P<name>[a-zA-Z0-9-]+)(?:/(?P<version>\w+))?/?$",
+    re.IGNORECASE,
+)
+
+# Built-in roles whose data actions include reading secret values
+# (Microsoft.KeyVault/vaults/secrets/getSecret/action).
+SECRET_READER_ROLES = {
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+}
+ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
+
+# $filter clauses the listing understands: "<property> eq '<value>'" joined by "and".
+_LISTED_KEYS = ("id", "name", "type", "location", "kind", "sku", "identity")
+_CLAUSE = re.compile(r"^\s*(resourceType|name|resourceGroup|location)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
+
+
+def _validate(sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[str, Any] | None) -> None:
+    props = body.get("properties") or {}
+    sku = props.get("sku") or {}
+    if str(sku.get("name") or "").lower() not in SKUS:
+        raise ArmError(
+            400,
+            "BadRequest",
+            f"The value '{sku.get('name')}' is not valid for "
+            f"properties.sku.name; allowed: {', '.join(SKUS)}.",
+        )
+    if str(sku.get("family") or "") != "A":
+        raise ArmError(
+            400, "BadRequest", f"The value '{sku.get('family')}' is not valid for properties.sku.family."
+        )
+    for policy in props.get("accessPolicies") or []:
+        if not policy.get("objectId") or not policy.get("tenantId"):
+            raise ArmError(400, "BadRequest", "An access policy needs tenantId and objectId.")
+
+
+def _build(
+    sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[str, Any] | None
+) -> dict[str, Any]:
+    props = body["properties"]
+    old_props = (old or {}).get("properties") or {}
+    props["sku"] = {"family": "A", "name": str(props["sku"]["name"]).lower()}
+    props.setdefault("accessPolicies", old_props.get("accessPolicies", []))
+    props.setdefault("enableRbacAuthorization", old_props.get("enableRbacAuthorization", False))
+    props.setdefault("enabledForDeployment", old_props.get("enabledForDeployment", False))
+    props.setdefault("enabledForDiskEncryption", old_props.get("enabledForDiskEncryption", False))
+    props.setdefault("enabledForTemplateDeployment", old_props.get("enabledForTemplateDeployment", False))
+    props["enableSoftDelete"] = True  # cannot be turned off any more
+    props.setdefault("softDeleteRetentionInDays", old_props.get("softDeleteRetentionInDays", 90))
+    props.setdefault("publicNetworkAccess", old_props.get("publicNetworkAccess", "Enabled"))
+    props["vaultUri"] = f"https://{body['name'].lower()}.vault.azure.net/"
+    return body
+
+
+def find_vault(sim: Simulator, name: str) -> dict[str, Any] | None:
+    """Vault names are global (they are DNS names), so a name finds at most one vault."""
+    for stored in sim.resources_of_type(TYPE):
+        if stored["body"]["name"].lower() == name.lower():
+            return stored["body"]
+    return None
+
+
+def _scope_of(assignment: dict[str, Any]) -> str:
+    scope = (assignment.get("properties") or {}).get("scope")
+    if scope:
+        return str(scope)
+    return str(assignment.get("id") or "").split("/providers/Microsoft.Authorization/roleAssignments/", 1)[0]
+
+
+def _covers(scope: str, resource_id: str) -> bool:
+    scope, resource_id = scope.rstrip("/").lower(), resource_id.lower()
+    return resource_id == scope or resource_id.startswith(scope + "/")
+
+
+def secret_reader_denial(sim: Simulator, vault: dict[str, Any], principal_id: str) -> str | None:
+    """None when ``principal_id`` may read the vault's secrets, else why not. RBAC vaults honour
+    role assignments at the vault or any parent scope; access-policy vaults honour only their
+    access policies (role assignments do not grant data access there)."""
+    props = vault.get("properties") or {}
+    if props.get("enableRbacAuthorization"):
+        for stored in sim.resources_of_type(ROLE_ASSIGNMENT_TYPE):
+            ra = stored["body"]
+            ra_props = ra.get("properties") or {}
+            role = str(ra_props.get("roleDefinitionId") or "").rstrip("/").rsplit("/", 1)[-1].lower()
+            if (
+                str(ra_props.get("principalId") or "").lower() == principal_id.lower()
+                and role in SECRET_READER_ROLES
+                and _covers(_scope_of(ra), vault["id"])
+            ):
+                return None
+        return "no role assignment grants it Key Vault Secrets User (or a role including it) on the vault"
+    for policy in props.get("accessPolicies") or []:
+        secrets = [str(p).lower() for p in ((policy.get("permissions") or {}).get("secrets") or [])]
+        mine = str(policy.get("objectId") or "").lower() == principal_id.lower()
+        if mine and ("get" in secrets or "all" in secrets):
+            return None
+    return "the vault's access policies do not give it GET on secrets"
+
+
+def _parse_filter(req: SimRequest) -> dict[str, str]:
+    text = req.query.get("$filter")
+    if text is None:
+        return {}
+    clauses: dict[str, str] = {}
+    for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE):
+        match = _CLAUSE.match(part)
+        if match is None:
+            raise ArmError(
+                404,
+                "SimulatorRouteNotImplemented",
+                f"The pros ARM simulator does not implement the resource-list $filter {text!r} (it "
+                "understands \"<resourceType|name|resourceGroup|location> eq '<value>'\" joined by 'and'). "
+                "This is a gap in the simulator, not an Azure answer.",
+            )
+        clauses[match.group(1).lower()] = match.group(2)
+    return clauses
+
+
+def _listed(sim: Simulator, stored: dict[str, Any]) -> bool:
+    """The listing shows top-level tracked resources, not resource groups, children or extensions."""
+    spec = sim.types.get(stored["type"].lower())
+    if spec is None or spec.extension or not spec.tracked or spec.parent_type is not None:
+        return False
+    return stored["type"].count("/") == 1 and stored["type"].lower() != "microsoft.resources/resourcegroups"
+
+
+def _matches(body: dict[str, Any], clauses: dict[str, str]) -> bool:
+    from pros_cli import regions
+
+    for prop, want in clauses.items():
+        if prop == "resourcetype":
+            have = body.get("type")
+        elif prop == "name":
+            have = body.get("name")
+        elif prop == "resourcegroup":
+            have = body["id"].split("/")[4]
+        else:
+            have = regions.normalize(str(body.get("location") or "")) or body.get("location")
+            want = regions.normalize(want) or want
+        if str(have or "").lower() != want.lower():
+            return False
+    return True
+
+
+def register(sim: Simulator) -> None:
+    sim.register_type(
+        TypeSpec(
+            TYPE,
+            API_VERSIONS,
+            create_mode="sync",
+            create_status=200,
+            required=("location", "properties.tenantId", "properties.sku.name"),
+            global_name=True,
+            name_taken_code="VaultAlreadyExists",
+            name_rule=(NAME_RE, NAME_MSG),
+            validate=_validate,
+            build=_build,
+        )
+    )
+
+    @sim.route("GET", r"/subscriptions/([^/]+)/resources", api_versions=RESOURCES_API_VERSIONS)
+    def _list_resources(s: Simulator, req: SimRequest, sub: str) -> SimResponse:
+        clauses = _parse_filter(req)
+        prefix = f"/subscriptions/{sub}/".lower()
+        items = []
+        for stored in s.db["resources"].values():
+            body = stored["body"]
+            mine = body["id"].lower().startswith(prefix)
+            if not mine or not _listed(s, stored) or not _matches(body, clauses):
+                continue
+            item = {k: body[k] for k in _LISTED_KEYS if k in body}
+            item["tags"] = body.get("tags") or {}
+            items.append(item)
+        return SimResponse(200, {"value": sorted(items, key=lambda i: i["id"].lower())})
