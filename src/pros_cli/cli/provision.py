@@ -143,6 +143,7 @@ def provision(
 ) -> int:
     from pros_cli.azure.clients import resolve_subscription
     from pros_cli.cli import render
+    from pros_cli.cli.summary import build_summary, summary_lines
     from pros_cli.config import load_config
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
@@ -223,6 +224,7 @@ def provision(
         f"Deployment {spec.base_name} (subscription {spec.subscription_id}, "
         f"resource group {spec.resource_group})"
     )
+    endpoints = build_summary(spec, report.outputs)
     if app.json:
         render.print_json(
             {
@@ -231,12 +233,14 @@ def provision(
                 "resource_group": spec.resource_group,
                 "result": _result_word(report),
                 "summary": report.summary(),
+                "endpoints": endpoints,
                 "resources": render.apply_rows(report),
                 "outputs": report.outputs,
             }
         )
     else:
         render.print_apply(report, header)
+        app.out("\n".join(summary_lines(endpoints)))
     started = report.with_status("started")
     if started:
         app.ui.info(

@@ -75,9 +75,3 @@ def print_apply(report: Any, header: str) -> None:
     for row in apply_rows(report):
         table.add_row(row["status"], row["action"], row["type"], row["name"], row["region"] or "-")
     console.print(table, markup=False)
-    if report.outputs:
-        console.print("Outputs:", markup=False)
-        for key, outputs in report.outputs.items():
-            for name, value in outputs.items():
-                if value not in (None, "", [], {}):
-                    console.print(f"  {key}.{name} = {value}", markup=False)

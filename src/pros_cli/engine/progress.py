@@ -127,7 +127,7 @@ class Tracker:
             self.ui._live.update(self._render())
             if result.status == "failed" and result.error:
                 self.ui.err(f"  {result.error}")
-        elif result.status != "noop" or self.ui.tty:
+        elif result.status not in ("noop", "not-started"):
             line = f"[{self._elapsed():6.1f}s] {symbol} {what}: {status} ({result.elapsed:.1f}s)"
             if result.status == "failed" and result.error:
                 line += f"\n    {result.error}"

@@ -73,6 +73,7 @@ def _get_service(clients: Any, resource_group: str, name: str) -> dict[str, Any]
 class ApiManagementService(Resource):
     """One regional API Management service with a system-assigned identity."""
 
+    typical_seconds = 2700
     arm_type = "Microsoft.ApiManagement/service"
     client_kind = "apim"
     api_version = API_VERSION
@@ -272,6 +273,7 @@ def _family(sku: Any) -> str:
 class KeyVaultRef(Resource):
     """The operator's Key Vault named by ``spec.certificate_secret_id``; read, never written."""
 
+    typical_seconds = 1
     arm_type = KEY_VAULT_TYPE
     client_kind = "resource"
     api_version = "2025-04-01"  # the resource listing it is found with (azure-mgmt-resource 26)
@@ -347,6 +349,7 @@ class ApimCustomDomain(Resource):
     """``spec.custom_domain`` as a gateway (Proxy) hostname of one service, certificate from Key
     Vault. Read is the service itself; only that one hostname entry is compared and written."""
 
+    typical_seconds = 900
     arm_type = "Microsoft.ApiManagement/service"
     client_kind = "apim"
     api_version = API_VERSION

@@ -42,6 +42,7 @@ def _az_bool(value: Any) -> str:
 class OpenAIAccount(Resource):
     """``Microsoft.CognitiveServices/accounts`` of kind OpenAI in one region."""
 
+    typical_seconds = 60
     arm_type = ACCOUNT_TYPE
     client_kind = "cognitive"
     api_version = API_VERSION
@@ -224,6 +225,7 @@ class OpenAIAccount(Resource):
 class ModelDeployment(Resource):
     """``Microsoft.CognitiveServices/accounts/deployments``: one model on one regional account."""
 
+    typical_seconds = 60
     arm_type = "Microsoft.CognitiveServices/accounts/deployments"
     client_kind = "cognitive"
     api_version = API_VERSION

@@ -96,6 +96,7 @@ class RoleAssignmentConflict(RuntimeError):
 
 
 class RoleAssignment(Resource):
+    typical_seconds = 10
     arm_type = "Microsoft.Authorization/roleAssignments"
     client_kind = "authorization"
     api_version = "2022-04-01"

@@ -635,11 +635,11 @@ class Simulator:
         if req.method == "GET":
             return self._get(parsed, spec)
         if req.method == "PUT":
-            return self._put(parsed, spec, req)
+            return self.put_resource(parsed, spec, req)
         if req.method == "PATCH":
-            return self._patch(parsed, spec, req)
+            return self.patch_resource(parsed, spec, req)
         if req.method == "DELETE":
-            return self._delete(parsed, spec, req)
+            return self.delete_resource(parsed, spec, req)
         raise self.not_implemented(req)
 
     @staticmethod
@@ -809,7 +809,7 @@ class Simulator:
             return False, "AlreadyExists"
         return True, None
 
-    def _put(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
+    def put_resource(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
         self._check_parent(parsed, spec)
         existing = self.get_resource(parsed.resource_id)
         body = req.body if isinstance(req.body, dict) else {}
@@ -840,7 +840,7 @@ class Simulator:
         op = self.start_operation(stored, "create" if existing is None else "update", spec)
         return self._lro_response(op, mode, stored, spec.create_status if existing is None else 200, req)
 
-    def _patch(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
+    def patch_resource(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
         existing = self.get_resource(parsed.resource_id)
         if existing is None:
             self._check_parent(parsed, spec)
@@ -872,14 +872,14 @@ class Simulator:
         op = self.start_operation(existing, "update", spec)
         return self._lro_response(op, spec.patch_mode, existing, 202, req)
 
-    def _delete(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
+    def delete_resource(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
         existing = self.get_resource(parsed.resource_id)
         if existing is None:
             return SimResponse(204)
         if spec.before_delete:
             spec.before_delete(self, parsed, existing)
         if spec.delete_mode == "sync":
-            self._remove(existing)
+            self.remove_resource(existing)
             return SimResponse(spec.delete_status, None)
         _set_state(existing["body"], spec.provisioning_deleting)
         op = self.start_operation(existing, "delete", spec)
@@ -937,7 +937,7 @@ class Simulator:
         }
         return principal_id
 
-    def _remove(self, stored: dict[str, Any]) -> None:
+    def remove_resource(self, stored: dict[str, Any]) -> None:
         rid = stored["body"]["id"].lower()
         spec = self.types[stored["type"].lower()]
         for child in self.children_of(rid):
@@ -1008,7 +1008,7 @@ class Simulator:
             if stored is not None:
                 stored["operation"] = None
                 if op["kind"] == "delete":
-                    self._remove(stored)
+                    self.remove_resource(stored)
                 else:
                     _set_state(stored["body"], "Succeeded")
         op["endTime"] = utcnow()

@@ -417,11 +417,11 @@ def _delete_site(s: Simulator, req: SimRequest, *_: str) -> SimResponse:
     assert parsed is not None
     stored = s.get_resource(parsed.resource_id)
     farm = str((stored or {}).get("body", {}).get("properties", {}).get("serverFarmId") or "")
-    response = s._delete(parsed, s.types[SITES.lower()], req)
+    response = s.delete_resource(parsed, s.types[SITES.lower()], req)
     keep = str(req.query.get("deleteemptyserverfarm", "")).lower() == "false"
     plan = s.get_resource(farm) if farm else None
     if stored is not None and plan is not None and not keep and not _sites_on(s, farm):
-        s._remove(plan)
+        s.remove_resource(plan)
     return response
 
 
