@@ -153,7 +153,7 @@ def test_same_grant_under_a_foreign_name_is_reported(engine, memsim, spec):
     assert grant.name != foreign
 
 
-def test_changed_principal_is_refused_not_reassigned(engine, memsim, spec):
+def test_grant_to_a_replaced_identity_is_replaced_not_left_dangling(engine, memsim, spec):
     resources = graph(spec)
     engine.converge(resources)
     old = principal_of(memsim, resources[1])
@@ -162,21 +162,37 @@ def test_changed_principal_is_refused_not_reassigned(engine, memsim, spec):
         memsim.get_resource(resources[1].arm_id())["body"]["identity"]["principalId"] = new
     memsim.reset_log()
     plan = engine.plan(graph(spec))
+    change = plan.by_key()["grant"]
+    assert not plan.errors
+    assert change.action == "replace"
+    assert any("properties.principalId" in r and old in r and new in r for r in change.reasons)
+    assert [c.render().split()[:4] for c in change.az_commands()] == [
+        ["az", "role", "assignment", "delete"],
+        ["az", "role", "assignment", "create"],
+    ]
+    converged = engine.converge(graph(spec))
+    assert not converged.report.failed
+    accepted = [e["method"] for e in memsim.writes() if e["status"] < 400]
+    assert accepted == ["DELETE", "PUT"]  # (the new principal is retried until Entra ID has it)
+    [made] = assignments(memsim)
+    assert made["properties"]["principalId"] == new
+    assert made["name"] == change.resource.name  # same deterministic name, new principal
 
-    [refusal] = [e for e in plan.errors if "role assignment" in e]
-    assert "cannot change properties.principalId" in refusal and old in refusal and new in refusal
-    assert memsim.writes() == []
-    assert assignments(memsim)[0]["properties"]["principalId"] == old
 
-
-def test_recreated_identity_resource_is_refused(engine, memsim, spec):
+def test_recreated_identity_resource_replaces_its_grant_after_the_create(engine, memsim, spec):
     resources = graph(spec)
     engine.converge(resources)
     engine.clients.storage.storage_accounts.delete(spec.resource_group, resources[1].name)
     plan = engine.plan(graph(spec))
+    assert not plan.errors
     assert plan.by_key()["app"].action == "create"
-    [refusal] = [e for e in plan.errors if "role assignment" in e]
-    assert "properties.principalId" in refusal and "does not exist yet" in refusal
+    grant = plan.by_key()["grant"]
+    assert grant.action == "replace"
+    assert any("does not exist yet" in r for r in grant.reasons)
+    converged = engine.converge(graph(spec))
+    assert not converged.report.failed
+    [made] = assignments(memsim)
+    assert made["properties"]["principalId"] == principal_of(memsim, resources[1])
 
 
 def test_scope_found_at_plan_time_comes_from_its_body(engine, memsim, spec):

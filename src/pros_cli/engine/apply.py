@@ -50,9 +50,12 @@ class ApplyReport:
             change = self.changes[key]
             label = result.status
             if result.status == "succeeded":
-                label = {"create": "created", "update": "updated", "resume": "resumed"}.get(
-                    change.action, "ok"
-                )
+                label = {
+                    "create": "created",
+                    "update": "updated",
+                    "replace": "replaced",
+                    "resume": "resumed",
+                }.get(change.action, "ok")
             elif result.status == "noop":
                 label = "unchanged"
             out[label] = out.get(label, 0) + 1
@@ -145,6 +148,10 @@ class Applier:
         )
         if change.action == "update" and change.diffs:
             return r.update(self.clients, change.current or {}, change.diffs)
+        if change.action == "replace":
+            deleting = r.delete(self.clients)
+            if _is_poller(deleting):
+                self._wait(deleting, r)
         return r.create(self.clients)
 
     def _run_operation(self, change: Change, result: Any) -> Any:
@@ -218,7 +225,7 @@ class Applier:
         try:
             if change.action == "resume":
                 return self._resume(change)
-            action = "create" if change.action == "create" else "update"
+            action = change.action if change.action in ("create", "replace") else "update"
             return self._run_operation(change, self._start(change, action))
         except (NodeStarted, NodeInterrupted, NodeFailed):
             raise

@@ -17,8 +17,8 @@ from pros_cli.echo import AzCommand
 from pros_cli.engine.dag import NodeFailed, NodeResult, run_dag
 from pros_cli.resources.base import FieldDiff, Resource
 
-ACTIONS = ("create", "update", "resume", "no-op", "delete")
-SYMBOLS = {"create": "+", "update": "~", "resume": ">", "no-op": "=", "delete": "-"}
+ACTIONS = ("create", "update", "replace", "resume", "no-op", "delete")
+SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "resume": ">", "no-op": "=", "delete": "-"}
 
 
 @dataclass
@@ -46,6 +46,8 @@ class Change:
             return r.az_create()  # re-apply a failed resource: the same PUT as create
         if self.action == "delete":
             return r.az_delete()
+        if self.action == "replace":
+            return [*r.az_delete(), *r.az_create()]
         return []
 
     def to_json(self) -> dict[str, Any]:
@@ -86,6 +88,8 @@ class Plan:
         parts = [f"{c['create']} to create", f"{c['update']} to update"]
         if c["resume"]:
             parts.append(f"{c['resume']} to resume")
+        if c["replace"]:
+            parts.append(f"{c['replace']} to replace")
         if c["delete"]:
             parts.append(f"{c['delete']} to delete")
         parts.append(f"{c['no-op']} unchanged")
@@ -189,6 +193,9 @@ def decide(
 
     diffs = r.diff(current, adopted=adopted)
     immutable = [d for d in diffs if d.immutable]
+    if immutable and all(d.path in r.replace_on for d in immutable):
+        # e.g. a role assignment still granting to the identity of a since-recreated resource
+        return Change(r, "replace", [d.reason() for d in immutable], current=current, origin=origin), None
     if immutable:
         details = "; ".join(d.reason() for d in immutable)
         return Change(r, "no-op", [d.reason() for d in immutable], current=current, origin=origin), (

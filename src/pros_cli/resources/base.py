@@ -77,6 +77,9 @@ class Resource(ABC):
     # Desired fields pros manages; only these are compared. Paths into the REST body.
     managed_fields: ClassVar[tuple[str, ...]] = ()
     immutable_fields: ClassVar[tuple[str, ...]] = ("location",)
+    # Immutable fields whose drift is fixed by deleting and creating the resource again, for kinds
+    # where that loses nothing (a role assignment's principal). Others are refused.
+    replace_on: ClassVar[tuple[str, ...]] = ()
     # Does the create response carry secrets (e.g. Redis accessKeys)? The state store scrubs
     # continuation tokens regardless; this is documentation for reviewers.
     secret_in_create_response: ClassVar[bool] = False

@@ -103,6 +103,9 @@ class RoleAssignment(Resource):
     label = "role assignment"
     managed_fields = ("properties.roleDefinitionId", "properties.principalId")
     immutable_fields = managed_fields
+    # Our name derives from the identity's resource id: a different principal under it means that
+    # resource was recreated with a new identity, and the grant names a deleted one. Re-grant.
+    replace_on = ("properties.principalId",)
     tagged = False  # ARM does not tag role assignments; one under our derived name is ours
     # A new managed identity takes seconds to minutes to replicate in Entra ID; ~90 s in all.
     retry_delays: ClassVar[tuple[float, ...]] = (2.0, 4.0, 8.0, 16.0, 30.0, 30.0)
