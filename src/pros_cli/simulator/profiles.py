@@ -2,7 +2,7 @@
 
 An operation completes once it has been polled ``polls`` times *and* ``seconds`` have passed.
 ``instant`` (tests) needs a few polls and no wall time; ``realistic`` keeps Azure's proportions
-(API Management slowest by far) scaled down about 300x so a benchmark finishes in seconds.
+(API Management slowest by far) scaled down 100x so a benchmark finishes in a minute.
 """
 
 from __future__ import annotations
@@ -34,25 +34,28 @@ class LatencyProfile:
 
 
 def _realistic() -> LatencyProfile:
-    # Real-world minutes scaled to seconds / ~300: APIM Developer 30-45 min -> ~7 s.
+    """Typical Azure durations divided by 100: API Management Developer ~35 min -> 21 s, Redis
+    Standard ~18 min -> 10.8 s, an OpenAI account or deployment ~1 min -> 0.6 s, storage and
+    Event Grid ~30 s -> 0.3 s. Every request also takes 20 ms (more than ARM's share at this
+    scale, so pros's own overhead is not flattered)."""
     table = {
-        "microsoft.apimanagement/service": OpLatency(1, 7.0),
-        "microsoft.apimanagement/service:delete": OpLatency(1, 2.0),
-        "microsoft.cognitiveservices/accounts": OpLatency(1, 0.4),
-        "microsoft.cognitiveservices/accounts/deployments": OpLatency(1, 0.4),
+        "microsoft.apimanagement/service": OpLatency(1, 21.0),
+        "microsoft.apimanagement/service:delete": OpLatency(1, 6.0),
+        "microsoft.cache/redis": OpLatency(1, 10.8),
+        "microsoft.cognitiveservices/accounts": OpLatency(1, 0.6),
+        "microsoft.cognitiveservices/accounts/deployments": OpLatency(1, 0.6),
         "microsoft.storage/storageaccounts": OpLatency(1, 0.3),
         "microsoft.web/serverfarms": OpLatency(1, 0.2),
-        "microsoft.web/sites": OpLatency(1, 0.4),
-        "microsoft.cache/redis": OpLatency(1, 3.0),
+        "microsoft.web/sites": OpLatency(1, 0.5),
         "microsoft.eventgrid/topics": OpLatency(1, 0.3),
-        "microsoft.resources/resourcegroups:delete": OpLatency(1, 1.0),
+        "microsoft.resources/resourcegroups:delete": OpLatency(1, 3.0),
     }
     return LatencyProfile(
         "realistic",
         default=OpLatency(1, 0.2),
         per_type=table,
         request_seconds=0.02,
-        poll_interval=0.05,
+        poll_interval=0.1,
         throttle_retry_after=0.05,
     )
 
