@@ -36,6 +36,18 @@ def is_not_found(exc: BaseException) -> bool:
     return error_code(exc) != SIMULATOR_UNIMPLEMENTED
 
 
+def get_or_none(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a GET-like SDK operation for the REST JSON; None when ARM says it does not exist."""
+    from pros_cli.azure.clients import raw_json
+
+    try:
+        return call(*args, cls=raw_json, **kwargs)
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 def describe(exc: BaseException) -> str:
     """One line for the operator: ARM code, message and HTTP status, no request dump."""
     code = error_code(exc)

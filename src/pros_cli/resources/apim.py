@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, az_rest, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path, same
 from pros_cli.spec import KV_SECRET_RE, Spec
@@ -62,12 +62,7 @@ def _service_client(clients: Any) -> Any:
 
 
 def _get_service(clients: Any, resource_group: str, name: str) -> dict[str, Any] | None:
-    try:
-        return _service_client(clients).get(resource_group, name, cls=raw_json)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return get_or_none(_service_client(clients).get, resource_group, name)
 
 
 class ApiManagementService(Resource):
@@ -86,6 +81,7 @@ class ApiManagementService(Resource):
         "properties.publisherName",
     )
     immutable_fields = ("location",)
+    patch_whole = ("sku",)  # the API wants name and capacity together
     globally_unique = True
 
     def __init__(self, spec: Spec, **kwargs: Any):
@@ -142,12 +138,7 @@ class ApiManagementService(Resource):
 
     def deleted_service(self, clients: Any) -> dict[str, Any] | None:
         """The soft-deleted service holding this name in this region, if any."""
-        try:
-            return clients.get("apim").deleted_services.get_by_name(self.name, str(self.region), cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(clients.get("apim").deleted_services.get_by_name, self.name, str(self.region))
 
     def check_name(self, clients: Any) -> str | None:
         result = _service_client(clients).check_name_availability({"name": self.name}, cls=raw_json)
@@ -182,23 +173,16 @@ class ApiManagementService(Resource):
             continuation_token=continuation_token,
         )
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("sku."):
-                patch["sku"] = dict(self.desired()["sku"])  # the API wants name and capacity together
-            elif d.path.startswith("properties."):
-                patch.setdefault("properties", {})[d.path.split(".", 1)[1]] = d.desired
-            elif d.path == "identity.type":
-                users = "userassigned" in str(d.current or "").lower()
-                patch["identity"] = {"type": "SystemAssigned, UserAssigned" if users else "SystemAssigned"}
-            elif d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
+    def patch_body(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
+        patch = super().patch_body(current, diffs)
+        if "identity" in patch:  # keep a user-assigned identity the operator added beside ours
+            users = "userassigned" in str(get_path(current, "identity.type") or "").lower()
+            patch["identity"] = {"type": "SystemAssigned, UserAssigned" if users else "SystemAssigned"}
         return patch
 
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return _service_client(clients).begin_update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:
@@ -245,7 +229,7 @@ class ApiManagementService(Resource):
         ]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
-        patch = self._patch(current, diffs)
+        patch = self.patch_body(current, diffs)
         if self.spec.apim_sku not in AZ_CLI_SKUS:
             return [az_rest("PATCH", self.arm_id(), self.api_version, patch)]
         args: list[str] = []

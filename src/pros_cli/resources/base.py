@@ -80,6 +80,9 @@ class Resource(ABC):
     # Immutable fields whose drift is fixed by deleting and creating the resource again, for kinds
     # where that loses nothing (a role assignment's principal). Others are refused.
     replace_on: ClassVar[tuple[str, ...]] = ()
+    # Objects a PATCH must carry whole when any field inside differs (e.g. an API that wants a
+    # SKU's name and capacity together).
+    patch_whole: ClassVar[tuple[str, ...]] = ()
     # Does the create response carry secrets (e.g. Redis accessKeys)? The state store scrubs
     # continuation tokens regardless; this is documentation for reviewers.
     secret_in_create_response: ClassVar[bool] = False
@@ -163,6 +166,22 @@ class Resource(ABC):
                 if have_tags.get(k) != v:
                     diffs.append(FieldDiff(f"tags.{k}", have_tags.get(k), v))
         return diffs
+
+    def patch_body(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
+        """A PATCH body carrying only what differs: our tags merged into the user's, each other
+        drifted field at its path (or, for a path under ``patch_whole``, that whole object)."""
+        desired = self.desired()
+        patch: dict[str, Any] = {}
+        for d in diffs:
+            if d.path.startswith("tags."):
+                patch["tags"] = self.merged_tags(current)
+                continue
+            whole = next((w for w in self.patch_whole if d.path == w or d.path.startswith(w + ".")), None)
+            if whole is not None:
+                set_path(patch, whole, get_path(desired, whole))
+            else:
+                set_path(patch, d.path, d.desired)
+        return patch
 
     def merged_tags(self, current: dict[str, Any] | None) -> dict[str, str]:
         """Our tags on top of whatever tags the resource already has (never drop user tags)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az
 from pros_cli.resources.base import FieldDiff, Resource
 from pros_cli.spec import Spec
@@ -66,14 +66,8 @@ class BlobContainer(Resource):
         return {"properties": {"publicAccess": "None"}}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self.client(clients).blob_containers.get(
-                self.resource_group, self.account, self.name, cls=raw_json
-            )
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        containers = self.client(clients).blob_containers
+        return get_or_none(containers.get, self.resource_group, self.account, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self.client(clients).blob_containers.create(

@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, az_rest, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import Spec
@@ -71,12 +71,7 @@ class EventGridTopic(Resource):
         return self.client(clients).topics
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self._topics(clients).get(self.resource_group, self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self._topics(clients).get, self.resource_group, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self._topics(clients).begin_create_or_update(
@@ -84,18 +79,9 @@ class EventGridTopic(Resource):
             continuation_token=continuation_token,
         )
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-            elif d.path.startswith("properties."):
-                patch.setdefault("properties", {})[d.path.split(".", 1)[1]] = d.desired
-        return patch
-
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return self._topics(clients).begin_update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:
@@ -118,7 +104,7 @@ class EventGridTopic(Resource):
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
         fields = [d for d in diffs if not d.path.startswith("tags.")]
         if any(d.path not in _AZ_UPDATABLE for d in fields):
-            return [self._rest("patch", self._patch(current, diffs))]
+            return [self._rest("patch", self.patch_body(current, diffs))]
         args: list[str] = []
         for d in fields:
             args += [_AZ_UPDATABLE[d.path], str(d.desired).lower()]

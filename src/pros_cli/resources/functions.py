@@ -19,10 +19,10 @@ from typing import Any
 
 from pros_cli import regions
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import describe, is_not_found
+from pros_cli.azure.errors import describe, get_or_none, is_not_found
 from pros_cli.echo import AzCommand, Secret, az, az_rest
 from pros_cli.errors import ProsError
-from pros_cli.resources.base import FieldDiff, Resource, get_path, set_path
+from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.resources.blob_container import BlobContainer, deployment_container_name
 from pros_cli.spec import Spec
 
@@ -89,12 +89,7 @@ class AppServicePlan(Resource):
         }
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self.client(clients).app_service_plans.get(self.resource_group, self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self.client(clients).app_service_plans.get, self.resource_group, self.name)
 
     def _put(self, clients: Any, body: dict[str, Any], token: str | None = None) -> Any:
         return self.client(clients).app_service_plans.begin_create_or_update(
@@ -274,12 +269,7 @@ class FunctionApp(Resource):
         return body
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self.client(clients).web_apps.get(self.resource_group, self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self.client(clients).web_apps.get, self.resource_group, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         web = self.client(clients)
@@ -298,15 +288,6 @@ class FunctionApp(Resource):
             cls=raw_json,
             continuation_token=continuation_token,
         )
-
-    def patch_body(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-            else:
-                set_path(patch, d.path, d.desired)
-        return patch
 
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return self.client(clients).web_apps.update(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import ModelDeployment as ModelDeploymentSpec
@@ -24,15 +24,6 @@ API_VERSION = "2025-09-01"  # what azure-mgmt-cognitiveservices 14.1.0 sends
 # new default appears (OnceNewDefaultVersionAvailable, which pros would then see as drift and undo).
 VERSION_UPGRADE_OPTION = "OnceCurrentVersionExpired"
 RESTORE_HINT = "or run again with --restore-soft-deleted to restore it"
-
-
-def _get_or_none(call: Any, *args: Any) -> dict[str, Any] | None:
-    try:
-        return call(*args, cls=raw_json)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
 
 
 def _az_bool(value: Any) -> str:
@@ -95,11 +86,11 @@ class OpenAIAccount(Resource):
 
     # ---- calls --------------------------------------------------------------------------------
     def read(self, clients: Any) -> dict[str, Any] | None:
-        return _get_or_none(self.client(clients).accounts.get, self.resource_group, self.name)
+        return get_or_none(self.client(clients).accounts.get, self.resource_group, self.name)
 
     def find_soft_deleted(self, clients: Any) -> dict[str, Any] | None:
         deleted_accounts = self.client(clients).deleted_accounts
-        deleted = _get_or_none(deleted_accounts.get, str(self.region), self.resource_group, self.name)
+        deleted = get_or_none(deleted_accounts.get, str(self.region), self.resource_group, self.name)
         self.soft_deleted = deleted is not None
         return deleted
 
@@ -114,22 +105,9 @@ class OpenAIAccount(Resource):
             self.resource_group, self.name, body, cls=raw_json, continuation_token=continuation_token
         )
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-            elif d.path == "sku.name":
-                patch["sku"] = {"name": d.desired}
-            elif d.path == "identity.type":
-                patch["identity"] = {"type": d.desired}
-            elif d.path.startswith("properties."):
-                patch.setdefault("properties", {})[d.path.split(".", 1)[1]] = d.desired
-        return patch
-
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return self.client(clients).accounts.begin_update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:
@@ -271,7 +249,7 @@ class ModelDeployment(Resource):
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         deployments = self.client(clients).deployments
-        return _get_or_none(deployments.get, self.resource_group, self.account, self.name)
+        return get_or_none(deployments.get, self.resource_group, self.account, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         # Also the update: version, SKU and capacity change with the same PUT (the PATCH only takes sku).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import error_code, is_not_found
+from pros_cli.azure.errors import error_code, get_or_none
 from pros_cli.echo import AzCommand, Subst, az, az_rest
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import Spec
@@ -218,12 +218,7 @@ class RoleAssignment(Resource):
             if body is None:
                 return None
             self._looked_up = str(body["id"])
-        try:
-            return self.client(clients).role_assignments.get(self.scope_id(), self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self.client(clients).role_assignments.get, self.scope_id(), self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         """A sync PUT, retried while Entra ID has not replicated a just-created identity."""

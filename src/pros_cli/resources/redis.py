@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import describe, error_code, is_not_found, status_code
+from pros_cli.azure.errors import describe, error_code, get_or_none, status_code
 from pros_cli.echo import AzCommand, Secret, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import REDIS_SKUS, Spec
@@ -46,6 +46,7 @@ class RedisCache(Resource):
         "properties.minimumTlsVersion",
     )
     immutable_fields = ("location",)
+    patch_whole = ("properties.sku",)
     globally_unique = True
     secret_in_create_response = True
 
@@ -81,12 +82,7 @@ class RedisCache(Resource):
         return self.client(clients).redis
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self._redis(clients).get(self.resource_group, self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self._redis(clients).get, self.resource_group, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self._redis(clients).begin_create(
@@ -94,21 +90,10 @@ class RedisCache(Resource):
             continuation_token=continuation_token,
         )
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-            elif d.path.startswith("properties.sku."):
-                patch.setdefault("properties", {})["sku"] = self.sku  # name, family, capacity together
-            elif d.path.startswith("properties."):
-                patch.setdefault("properties", {})[d.path.split(".", 1)[1]] = d.desired
-        return patch
-
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         """PATCH (Redis_Update) only what differs; scaling is a long-running operation."""
         return self._redis(clients).begin_update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:

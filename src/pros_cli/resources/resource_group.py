@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource
 
@@ -26,12 +26,7 @@ class ResourceGroup(Resource):
         return {"location": self.region, "tags": self.desired_tags()}
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self.client(clients).resource_groups.get(self.name, cls=raw_json)
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        return get_or_none(self.client(clients).resource_groups.get, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self.client(clients).resource_groups.create_or_update(self.name, self.desired(), cls=raw_json)

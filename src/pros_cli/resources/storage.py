@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 
@@ -51,14 +51,8 @@ class StorageAccount(Resource):
         }
 
     def read(self, clients: Any) -> dict[str, Any] | None:
-        try:
-            return self.client(clients).storage_accounts.get_properties(
-                self.resource_group, self.name, cls=raw_json
-            )
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
+        accounts = self.client(clients).storage_accounts
+        return get_or_none(accounts.get_properties, self.resource_group, self.name)
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         body = self.desired()
@@ -66,20 +60,9 @@ class StorageAccount(Resource):
             self.resource_group, self.name, body, cls=raw_json, continuation_token=continuation_token
         )
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path == "sku.name":
-                patch["sku"] = {"name": d.desired}
-            elif d.path.startswith("properties."):
-                patch.setdefault("properties", {})[d.path.split(".", 1)[1]] = d.desired
-            elif d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-        return patch
-
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return self.client(clients).storage_accounts.update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:

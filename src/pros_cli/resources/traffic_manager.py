@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from pros_cli import regions
 from pros_cli.azure.clients import raw_json
-from pros_cli.azure.errors import is_not_found
+from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import Spec
@@ -55,12 +55,7 @@ _PROFILE_FLAGS = {
 
 
 def _get(call: Any, *args: Any) -> dict[str, Any] | None:
-    try:
-        return call(*args, cls=raw_json)
-    except Exception as exc:
-        if is_not_found(exc):
-            return None
-        raise
+    return get_or_none(call, *args)
 
 
 def _profile_az(verb: str, spec: Spec, *args: str, read_only: bool = False) -> AzCommand:
@@ -78,6 +73,7 @@ class TrafficManagerProfile(Resource):
     label = "Traffic Manager profile"
     managed_fields = ("location", *_PROFILE_FLAGS, "properties.dnsConfig.relativeName")
     immutable_fields = ("location", "properties.dnsConfig.relativeName")
+    patch_whole = ("properties.dnsConfig", "properties.monitorConfig")
     globally_unique = True  # the relative DNS name, under trafficmanager.net
 
     def __init__(self, spec: Spec, *, key: str, depends_on: tuple[str, ...] = (), parent: str | None = None):
@@ -121,22 +117,10 @@ class TrafficManagerProfile(Resource):
         profiles = self.client(clients).profiles
         return profiles.create_or_update(self.resource_group, self.name, body, cls=raw_json)
 
-    def _patch(self, current: dict[str, Any], diffs: list[FieldDiff]) -> dict[str, Any]:
-        desired = self.desired()
-        patch: dict[str, Any] = {}
-        for d in diffs:
-            if d.path.startswith("tags."):
-                patch["tags"] = self.merged_tags(current)
-            elif d.path.startswith("properties."):
-                # The whole sub-object (dnsConfig, monitorConfig) or the scalar property.
-                top = d.path.split(".")[1]
-                patch.setdefault("properties", {})[top] = desired["properties"][top]
-        return patch
-
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         """PATCH only what differs: never a PUT, which would drop the endpoints."""
         return self.client(clients).profiles.update(
-            self.resource_group, self.name, self._patch(current, diffs), cls=raw_json
+            self.resource_group, self.name, self.patch_body(current, diffs), cls=raw_json
         )
 
     def delete(self, clients: Any) -> Any:
