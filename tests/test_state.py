@@ -28,16 +28,11 @@ def open_store(path: Path) -> StateStore:
     return StateStore.open(path, base_name="demo", subscription_id=SUB, cloud="simulator")
 
 
+IDENTITY = {"id": "/x", "type": "Microsoft.Storage/storageAccounts", "name": "st", "region": "eastus"}
+
+
 def record(store: StateStore, key: str = "storage/eastus") -> None:
-    store.record_start(
-        key,
-        arm_id="/x",
-        arm_type="Microsoft.Storage/storageAccounts",
-        name="st",
-        region="eastus",
-        action="create",
-        origin="created",
-    )
+    store.record_start(key, IDENTITY, action="create", origin="created")
 
 
 def test_records_start_token_and_end(tmp_path):
@@ -52,10 +47,7 @@ def test_records_start_token_and_end(tmp_path):
     assert entry["operation"]["pid"] == os.getpid()
     store.record_done(
         "storage/eastus",
-        arm_id="/x",
-        arm_type="t",
-        name="st",
-        region="eastus",
+        IDENTITY,
         origin="created",
         outputs={"blob_endpoint": "https://st.blob.core.windows.net/"},
     )
@@ -172,10 +164,7 @@ def test_secrets_are_refused(tmp_path):
     with pytest.raises(ProsError, match="refusing to write a secret"):
         store.record_done(
             "storage/eastus",
-            arm_id="/x",
-            arm_type="t",
-            name="st",
-            region=None,
+            IDENTITY,
             origin="created",
             outputs={"connectionString": "DefaultEndpointsProtocol=https;AccountKey=abc"},
         )

@@ -31,6 +31,7 @@ from pros_cli import __version__
 from pros_cli.errors import LockHeldError, ProsError, StateError
 
 SCHEMA = "pros-state"
+_NOW = object()  # stands for "the time of this write" in _upsert fields
 SCHEMA_VERSION = 1
 STATE_DIR = ".pros"
 
@@ -300,36 +301,22 @@ class StateStore:
                 self.data["spec"] = spec
                 self.save()
 
-    def record_start(
-        self,
-        key: str,
-        *,
-        arm_id: str,
-        arm_type: str,
-        name: str,
-        region: str | None,
-        action: str,
-        origin: str,
-    ) -> None:
+    def _upsert(self, key: str, identity: dict[str, Any], origin: str, fields: dict[str, Any]) -> None:
         stamp = now_iso()
         with self._lock:
             entry = self.resources.setdefault(key, {"created_at": stamp})
-            entry.update(
-                {
-                    "id": arm_id,
-                    "type": arm_type,
-                    "name": name,
-                    "region": region,
-                    "origin": entry.get("origin") or origin,
-                    "status": {"create": "creating", "update": "updating", "delete": "deleting"}.get(
-                        action, action
-                    ),
-                    "operation": {"action": action, "started_at": stamp, "pid": os.getpid()},
-                    "updated_at": stamp,
-                }
-            )
+            entry.update(identity)
+            entry["origin"] = entry.get("origin") or origin
+            entry["updated_at"] = stamp
+            entry.update({k: (stamp if v is _NOW else v) for k, v in fields.items()})
             entry.pop("last_error", None)
             self.save()
+
+    def record_start(self, key: str, identity: dict[str, Any], *, action: str, origin: str) -> None:
+        """``identity``: the resource's id, type, name and region (Resource.identity())."""
+        status = {"create": "creating", "update": "updating", "delete": "deleting"}.get(action, action)
+        operation = {"action": action, "started_at": now_iso(), "pid": os.getpid()}
+        self._upsert(key, identity, origin, {"status": status, "operation": operation})
 
     def record_token(self, key: str, token: str | None) -> None:
         cleaned = scrub_continuation_token(token)
@@ -342,35 +329,10 @@ class StateStore:
             self.save()
 
     def record_done(
-        self,
-        key: str,
-        *,
-        arm_id: str,
-        arm_type: str,
-        name: str,
-        region: str | None,
-        origin: str,
-        outputs: dict[str, Any] | None = None,
+        self, key: str, identity: dict[str, Any], *, origin: str, outputs: dict[str, Any] | None = None
     ) -> None:
-        stamp = now_iso()
-        with self._lock:
-            entry = self.resources.setdefault(key, {"created_at": stamp})
-            entry.update(
-                {
-                    "id": arm_id,
-                    "type": arm_type,
-                    "name": name,
-                    "region": region,
-                    "origin": entry.get("origin") or origin,
-                    "status": "succeeded",
-                    "operation": None,
-                    "updated_at": stamp,
-                    "completed_at": stamp,
-                    "outputs": outputs or {},
-                }
-            )
-            entry.pop("last_error", None)
-            self.save()
+        fields = {"status": "succeeded", "operation": None, "completed_at": _NOW, "outputs": outputs or {}}
+        self._upsert(key, identity, origin, fields)
 
     def record_failed(self, key: str, error: str) -> None:
         with self._lock:

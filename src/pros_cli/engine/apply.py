@@ -123,29 +123,13 @@ class Applier:
         current = value if isinstance(value, dict) else None
         if current is None:
             current = r.read(self.clients)
-        self.state.record_done(
-            r.key,
-            arm_id=r.arm_id(),
-            arm_type=r.arm_type,
-            name=r.name,
-            region=r.region,
-            origin=change.origin,
-            outputs=r.outputs(current),
-        )
+        self.state.record_done(r.key, r.identity(), origin=change.origin, outputs=r.outputs(current))
         return current
 
     def _start(self, change: Change, action: str) -> Any:
         r = change.resource
         self.echo(change.az_commands())
-        self.state.record_start(
-            r.key,
-            arm_id=r.arm_id(),
-            arm_type=r.arm_type,
-            name=r.name,
-            region=r.region,
-            action=action,
-            origin=change.origin,
-        )
+        self.state.record_start(r.key, r.identity(), action=action, origin=change.origin)
         if change.action == "update" and change.diffs:
             return r.update(self.clients, change.current or {}, change.diffs)
         if change.action == "replace":
@@ -210,15 +194,7 @@ class Applier:
                 or recorded.get("outputs") != outputs
                 or recorded.get("origin") != change.origin
             ):
-                self.state.record_done(
-                    key,
-                    arm_id=r.arm_id(),
-                    arm_type=r.arm_type,
-                    name=r.name,
-                    region=r.region,
-                    origin=change.origin,
-                    outputs=outputs,
-                )
+                self.state.record_done(key, r.identity(), origin=change.origin, outputs=outputs)
             return NodeResult(key, "noop", value=change.current)
         if self.stop.is_set():
             raise NodeInterrupted("not started")

@@ -138,6 +138,10 @@ class Resource(ABC):
             f"/providers/{provider}/{kind}/{self.name}"
         )
 
+    def identity(self) -> dict[str, Any]:
+        """What the state file records about which resource this is."""
+        return {"id": self.arm_id(), "type": self.arm_type, "name": self.name, "region": self.region}
+
     def describe(self) -> str:
         where = f" ({self.region})" if self.region else ""
         return f"{self.label} {self.name}{where}"
