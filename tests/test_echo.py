@@ -114,11 +114,38 @@ def _value(body, path):
     return get_path(body, path)
 
 
-def test_every_echoed_line_passes_az_parser(az_parser, isolated):
+def test_every_echoed_line_passes_az_parser(az_parser, isolated, monkeypatch):
     lines = every_az_line(make_spec(regions=["eastus", "westus", "westeurope"]))
+    lines += every_az_line(
+        make_spec(
+            function_plan="consumption",
+            apim_sku="StandardV2",
+            custom_domain="api.contoso.com",
+            certificate_secret_id="https://kv-ops.vault.azure.net/secrets/api-cert",
+        )
+    )
     run = run_pros("provision", "--base-name", "demo", "--verbose")
     assert run.code == 0, run.err
     lines += run.echoed
+    # A dry run before anything exists: values az must look up when the line runs ("$(az ...)").
+    monkeypatch.delenv("PROS_CLOUD")
+    offline = run_pros(
+        "provision",
+        "--base-name",
+        "other",
+        "--dry-run",
+        "--offline",
+        "-o",
+        "json",
+        "--custom-domain",
+        "api.contoso.com",
+        "--certificate-secret-id",
+        "https://kv-ops.vault.azure.net/secrets/c",
+    )
+    assert offline.code == 0, offline.err
+    planned = [line for change in offline.json()["changes"] for line in change["az"]]
+    assert any('"$(az ' in line for line in planned)
+    lines += planned
     assert len(lines) > 10
     assert az_parser.failures(lines) == []
 

@@ -193,6 +193,11 @@ def provision(
         restore_soft_deleted=restore_soft_deleted,
         **settings,
     )
+    if "publisher_email" not in settings:
+        app.ui.info(
+            f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the service's "
+            "notifications there: pass --publisher-email (or set it in --config)"
+        )
     resources = build_resources(spec)
     result = converge(
         app,
