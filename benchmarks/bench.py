@@ -173,7 +173,8 @@ def main() -> None:
     print(f"provision wall ({args.profile}): {w['default_s']:6.2f} s")
     print(f"critical path:          {w['critical_path_s']:7.2f} s")
     print(f"ratio to critical path: {w['ratio_to_critical_path']:7.2f}  (target <= 1.15)")
-    print(f"pros overhead:          {w['overhead_s']:7.2f} s  (start-up, SDK imports, plan; independent of scale)")
+    overhead = w["overhead_s"]
+    print(f"pros overhead:          {overhead:7.2f} s  (start-up, SDK imports, plan; independent of scale)")
     slower = w["speedup_vs_parallelism_1"]
     print(f"--parallelism 1:        {w['parallelism_1_s']:7.2f} s  ({slower:.2f}x slower)")
 

@@ -343,8 +343,9 @@ def test_three_regions(sim):
 
 
 def test_no_wait_then_rerun_resumes_without_a_second_create(sim):
-    sim.configure(profile="slow-polls")
-    first = run_pros("provision", "--base-name", "demo", "--no-wait", "-o", "json")
+    sim.configure(profile="stuck")  # long-running operations outlast the first run
+    # A child process, as operators run it: when it exits, nothing polls on in the background.
+    first = run_child("provision", "--base-name", "demo", "--no-wait", "-o", "json")
     assert first.code == 0, first.err
     data = first.json()
     assert data["result"] == "started"
@@ -356,6 +357,8 @@ def test_no_wait_then_rerun_resumes_without_a_second_create(sim):
     for key in started:
         assert state["resources"][key]["status"] == "creating"
         assert state["resources"][key]["operation"]["continuation_token"]
+    sim.configure(profile="instant")
+    sim.fast_forward(polls=3)  # still running when the next run reads them, done soon after
     second = run_pros("provision", "--base-name", "demo")
     assert second.code == 0, second.err
     assert "> API Management" in second.err  # resumed, not created again

@@ -195,8 +195,8 @@ def provision(
     )
     if "publisher_email" not in settings:
         app.ui.info(
-            f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the service's "
-            "notifications there: pass --publisher-email (or set it in --config)"
+            f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the "
+            "service's notifications there: pass --publisher-email (or set it in --config)"
         )
     resources = build_resources(spec)
     result = converge(

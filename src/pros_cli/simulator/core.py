@@ -346,13 +346,13 @@ class Simulator:
         with self.transaction():
             self.db["config"]["inject"] = []
 
-    def fast_forward(self) -> None:
-        """Let time pass: every running operation finishes at its next poll."""
+    def fast_forward(self, polls: int = 1) -> None:
+        """Let time pass: every running operation finishes once polled ``polls`` more times."""
         with self.transaction():
             for op in self.db["operations"].values():
                 if op["status"] == "InProgress":
                     op["ready_at"] = min(op["ready_at"], time.time())
-                    op["polls_left"] = min(op["polls_left"], 1)
+                    op["polls_left"] = polls
 
     def take_name(self, arm_type: str, name: str) -> None:
         """Mark a global name as taken by someone outside this subscription."""
