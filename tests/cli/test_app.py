@@ -80,3 +80,28 @@ def test_bad_pros_cloud_is_a_usage_error(isolated, monkeypatch):
     run = run_pros("provision", "--base-name", "demo", "--dry-run")
     assert run.code == 2
     assert "PROS_CLOUD" in run.err
+
+
+def test_no_azure_login_is_one_clear_error_not_a_wall_of_sdk_output(isolated, monkeypatch):
+    import logging
+
+    import azure.identity
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class NoLogin:
+        def get_token(self, *scopes, **kwargs):
+            logging.getLogger("azure.identity").warning("DefaultAzureCredential failed: SDK detail")
+            raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token")
+
+    monkeypatch.delenv("PROS_CLOUD")
+    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", NoLogin)
+    run = run_pros(
+        "provision", "--base-name", "demo", "--subscription", "11111111-2222-3333-4444-555555555555"
+    )
+    assert run.code == 1
+    errors = [line for line in run.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2  # the root cause, and how many reads it held up
+    assert "az login" in errors[0] and "PROS_CLOUD=simulator" in errors[0]
+    assert "were not read because of the error(s) above" in errors[1]
+    assert "SDK detail" not in run.err and "Traceback" not in run.err
+    assert run.out == ""

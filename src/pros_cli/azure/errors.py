@@ -48,8 +48,23 @@ def get_or_none(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
+AUTH_HINT = (
+    "no Azure credential worked: run 'az login' (and 'az account set -s ID'), or set AZURE_CLIENT_ID, "
+    "AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal, or use a managed or workload "
+    "identity; PROS_CLOUD=simulator runs against the local simulator instead"
+)
+
+
+def is_auth_error(exc: BaseException) -> bool:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    return isinstance(exc, ClientAuthenticationError) and status_code(exc) is None
+
+
 def describe(exc: BaseException) -> str:
     """One line for the operator: ARM code, message and HTTP status, no request dump."""
+    if is_auth_error(exc):
+        return AUTH_HINT
     code = error_code(exc)
     status = status_code(exc)
     message = None

@@ -8,6 +8,7 @@ Azure SDK module. Commands import what they need when they run.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import sys
 from typing import Annotated, Any
@@ -81,6 +82,10 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the status from the one exit-status table."""
+    if not os.environ.get("PROS_DEBUG"):
+        # The SDKs log credential and HTTP details through logging; pros reports errors itself,
+        # and nothing an SDK logs reaches the terminal (or a secret with it).
+        logging.getLogger("azure").setLevel(logging.CRITICAL)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="pros", standalone_mode=False)

@@ -208,6 +208,10 @@ def provision(
         ),
     )
     plan = result.plan
+    if not plan.changes and plan.errors:  # nothing could be read: the errors say why
+        for error in plan.errors:
+            app.ui.err(f"error: {error}")
+        return int(result.exit_code)
     if s.dry_run or result.report is None:
         if s.emit_script is not None:
             script = app.make_echo()

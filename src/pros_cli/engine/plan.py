@@ -254,17 +254,23 @@ def make_plan(
     results = run_dag(read_deps, read, parallelism=options.parallelism, stop=stop)
     errors: list[str] = []
     changes: list[Change] = []
+    unread = 0
     for r in resources:
         r.inputs = {d: results[d].value for d in r.depends_on if d in results}
     for r in resources:
         result = results[r.key]
+        if result.status == "failed":
+            errors.append(result.error or f"reading {r.describe()} failed")
+            continue
         if result.status != "succeeded":
-            errors.append(result.error or f"reading {r.describe()} was {result.status}")
+            unread += 1  # waited on a read that failed, or was interrupted: the root cause is listed
             continue
         change, refusal = decide(r, result.value, recorded(r.key), options)
         changes.append(change)
         if refusal:
             errors.append(refusal)
+    if errors and unread:
+        errors.append(f"{unread} more resource(s) were not read because of the error(s) above")
     if not errors:
         errors.extend(preflight([c for c in changes if c.action == "create"], clients, options))
     return Plan(changes, errors=errors)
