@@ -114,28 +114,18 @@ def parse_arm_path(path: str) -> ArmPath | None:
         rg = segs[3]
         rest = segs[4:]
         rg_id = f"/subscriptions/{sub}/resourceGroups/{rg}"
-        if not rest:
-            return ArmPath(
-                sub,
-                rg,
-                "microsoft.resources/resourcegroups",
-                "Microsoft.Resources/resourceGroups",
-                [rg],
-                rg_id,
-                f"/subscriptions/{sub}",
-            )
-        if len(rest) == 1:
-            return ArmPath(
-                sub,
-                rg,
-                "microsoft.resources/resourcegroups",
-                "Microsoft.Resources/resourceGroups",
-                [rg],
-                rg_id,
-                f"/subscriptions/{sub}",
-                action=rest[0],
-            )
-        return None
+        if len(rest) > 1:
+            return None
+        return ArmPath(
+            sub,
+            rg,
+            "microsoft.resources/resourcegroups",
+            "Microsoft.Resources/resourceGroups",
+            [rg],
+            rg_id,
+            f"/subscriptions/{sub}",
+            action=rest[0] if rest else None,
+        )
     if not prov_idx:
         return None
     last = prov_idx[-1]
