@@ -47,8 +47,7 @@ def _version(value: bool) -> None:
 
 
 def _root(ctx: typer.Context, version: bool = False, **settings: Any) -> None:
-    values = {k: (v.value if hasattr(v, "value") else v) for k, v in settings.items()}
-    ctx.obj = App(Settings(**values))
+    ctx.obj = App(Settings(**settings))
 
 
 _root_params = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,9 @@ class App:
     settings: Settings
     _ui: Any = None
     _simulator: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict[str, Any]) -> App:
-        values = {k: (v.value if hasattr(v, "value") else v) for k, v in overrides.items()}
-        return App(dataclasses.replace(self.settings, **values), self._ui, self._simulator)
+        return App(dataclasses.replace(self.settings, **overrides), self._ui, self._simulator)
 
     # ---- validation common to every command -----------------------------------------------
     def check(self) -> None:

@@ -240,7 +240,7 @@ def provision(
                 "base_name": spec.base_name,
                 "subscription_id": spec.subscription_id,
                 "resource_group": spec.resource_group,
-                "result": _result_word(report),
+                "result": report.result,
                 "summary": report.summary(),
                 "endpoints": endpoints,
                 "resources": render.apply_rows(report),
@@ -264,13 +264,3 @@ def provision(
     if report.interrupted:
         app.ui.err("interrupted: operations in flight are recorded; run 'pros provision' again to resume")
     return int(result.exit_code)
-
-
-def _result_word(report: object) -> str:
-    if getattr(report, "interrupted", False):
-        return "interrupted"
-    if getattr(report, "failed", None):
-        return "failed"
-    if report.with_status("started", "deferred"):  # type: ignore[attr-defined]
-        return "started"
-    return "succeeded"

@@ -34,7 +34,6 @@ class ApplyReport:
     results: dict[str, NodeResult]
     changes: dict[str, Change]
     interrupted: bool = False
-    elapsed: float = 0.0
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def with_status(self, *statuses: str) -> list[NodeResult]:
@@ -43,6 +42,17 @@ class ApplyReport:
     @property
     def failed(self) -> list[NodeResult]:
         return self.with_status("failed")
+
+    @property
+    def result(self) -> str:
+        """One word for the run: interrupted, failed, started (work left running), succeeded."""
+        if self.interrupted:
+            return "interrupted"
+        if self.failed:
+            return "failed"
+        if self.with_status("started", "deferred"):
+            return "started"
+        return "succeeded"
 
     def summary(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -215,7 +225,6 @@ class Applier:
         changes = plan.by_key()
         keys = set(changes)
         deps = {c.key: tuple(d for d in c.resource.depends_on if d in keys) for c in plan.changes}
-        started = time.monotonic()
 
         def on_event(kind: str, key: str, result: NodeResult | None) -> None:
             if self.on_event:
@@ -231,9 +240,7 @@ class Applier:
             groups={c.key: c.resource.serial_group for c in plan.changes},
             priority=critical_path_priority(plan.changes, deps),
         )
-        report = ApplyReport(
-            results, changes, interrupted=self.stop.is_set(), elapsed=time.monotonic() - started
-        )
+        report = ApplyReport(results, changes, interrupted=self.stop.is_set())
         for key in results:
             entry = self.state.get(key)
             if entry and entry.get("outputs"):

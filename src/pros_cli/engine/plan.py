@@ -68,7 +68,6 @@ class Plan:
     changes: list[Change]
     errors: list[str] = field(default_factory=list)
     offline: bool = False
-    requests_note: str = ""
 
     def by_key(self) -> dict[str, Change]:
         return {c.key: c for c in self.changes}

@@ -17,7 +17,7 @@ from pros_cli.engine.apply import Applier, ApplyOptions, ApplyReport
 from pros_cli.engine.plan import SYMBOLS, Plan, PlanOptions, make_plan, offline_plan
 from pros_cli.errors import ExitCode
 from pros_cli.resources.base import Resource
-from pros_cli.spec import Spec
+from pros_cli.spec import OFFLINE_SUBSCRIPTION, Spec
 from pros_cli.state import DeploymentLock, StateStore, describe_command
 
 
@@ -35,7 +35,6 @@ class RunResult:
     plan: Plan
     report: ApplyReport | None
     exit_code: ExitCode
-    state: StateStore | None = None
 
 
 @contextlib.contextmanager
@@ -75,7 +74,7 @@ def converge(
             "offline: planned against an empty subscription, without network or credentials; "
             "every resource shows as a create"
         )
-        if spec.subscription_id.startswith("00000000-0000-0000-0000-000000000000"):
+        if spec.subscription_id == OFFLINE_SUBSCRIPTION:
             ui.warn(
                 "offline with no subscription: globally unique names carry the suffix of a placeholder "
                 "subscription and will differ once you pass --subscription"
@@ -107,9 +106,9 @@ def converge(
                 on_read=(lambda r: echo(r.az_read())) if app.settings.verbose else None,
             )
             if stop.is_set():
-                return RunResult(plan, None, ExitCode.INTERRUPTED, state)
+                return RunResult(plan, None, ExitCode.INTERRUPTED)
             if options.dry_run or plan.errors:
-                return RunResult(plan, None, ExitCode.FAILED if plan.errors else ExitCode.OK, state)
+                return RunResult(plan, None, ExitCode.FAILED if plan.errors else ExitCode.OK)
             state.set_spec(spec.to_state())
             ui.info(plan.summary_line())
             applier_options = ApplyOptions(parallelism=options.parallelism, no_wait=options.no_wait)
@@ -141,7 +140,7 @@ def converge(
             code = ExitCode.FAILED
         else:
             code = ExitCode.OK
-        return RunResult(plan, report, code, state)
+        return RunResult(plan, report, code)
     finally:
         if lock is not None:
             lock.release()

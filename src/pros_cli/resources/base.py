@@ -83,9 +83,6 @@ class Resource(ABC):
     # Objects a PATCH must carry whole when any field inside differs (e.g. an API that wants a
     # SKU's name and capacity together).
     patch_whole: ClassVar[tuple[str, ...]] = ()
-    # Does the create response carry secrets (e.g. Redis accessKeys)? The state store scrubs
-    # continuation tokens regardless; this is documentation for reviewers.
-    secret_in_create_response: ClassVar[bool] = False
     # Has a globally unique name, checked with the provider's name-availability call.
     globally_unique: ClassVar[bool] = False
     tagged: ClassVar[bool] = True

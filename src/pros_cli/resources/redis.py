@@ -48,7 +48,6 @@ class RedisCache(Resource):
     immutable_fields = ("location",)
     patch_whole = ("properties.sku",)
     globally_unique = True
-    secret_in_create_response = True
 
     def __init__(self, spec: Spec, *, key: str, depends_on: tuple[str, ...] = (), parent: str | None = None):
         super().__init__(spec, key=key, name=spec.names.redis(), region=spec.shared_region,

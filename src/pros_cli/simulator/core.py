@@ -471,9 +471,6 @@ class Simulator:
         prefix = resource_id.lower() + "/"
         return [r for k, r in self.db["resources"].items() if k.startswith(prefix)]
 
-    def subscription_known(self, sub: str) -> bool:
-        return True  # any subscription id is accepted and behaves as an empty, registered one
-
     # ---- HTTP entry point -----------------------------------------------------------------
     def handle(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> SimResponse:
         split = urlsplit(url)
