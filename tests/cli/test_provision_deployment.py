@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 from pros_cli.azure.clients import ClientFactory, raw_json
-from pros_cli.simulator.core import SECRET_MARKER, TENANT_ID, Simulator
+from pros_cli.simulator.core import SECRET_MARKER, Simulator
 from pros_cli.simulator.providers import cognitive, web
 from pros_cli.spec import build_spec
 from tests.conftest import SUB, assert_no_secrets, load_state, run_pros, state_file
+from tests.vaults import make_vault
 
 WRITES = ("PUT", "PATCH", "DELETE")
 VAULT_RG = "rg-operator-secrets"
@@ -114,23 +115,8 @@ def test_linux_consumption_is_an_option(sim):
     assert {p["sku"]["name"] for p in plans} == {"Y1"}
 
 
-def make_vault(sim: Simulator) -> None:
-    clients = ClientFactory(SUB, cloud="simulator", simulator=sim)
-    clients.resource.resource_groups.create_or_update(VAULT_RG, {"location": "eastus"})
-    body = {
-        "location": "eastus",
-        "properties": {
-            "tenantId": TENANT_ID,
-            "sku": {"family": "A", "name": "standard"},
-            "enableRbacAuthorization": True,
-            "accessPolicies": [],
-        },
-    }
-    clients.resource.resources.begin_create_or_update_by_id(VAULT_ID, body, api_version="2024-11-01").result()
-
-
 def test_custom_domain_on_every_gateway_with_the_cname_to_create(sim, no_secret_leaks):
-    make_vault(sim)
+    make_vault(ClientFactory(SUB, cloud="simulator", simulator=sim), VAULT_ID)
     args = (
         "provision",
         "--base-name",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
@@ -13,6 +11,7 @@ from pros_cli.resources.resource_group import ResourceGroup
 from pros_cli.simulator.core import TENANT_ID, Simulator
 from pros_cli.spec import Spec
 from tests.conftest import SUB, make_spec
+from tests.vaults import grant, make_vault
 
 RG = "resource-group"
 KV = "keyvault"
@@ -22,8 +21,6 @@ VAULT_ID = f"/subscriptions/{SUB}/resourceGroups/{VAULT_RG}/providers/Microsoft.
 SECRET_ID = f"https://{VAULT}.vault.azure.net/secrets/api-contoso-com/0123456789abcdef0123456789abcdef"
 VERSIONLESS = f"https://{VAULT}.vault.azure.net/secrets/api-contoso-com"
 HOST = "api.contoso.com"
-SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-ROLE_DEFINITIONS = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 TAGS = {"managed-by": "pros", "pros-deployment": "demo"}
 
@@ -69,44 +66,6 @@ def statuses(converged: Any) -> dict[str, str]:
 
 def service_body(engine: Any, spec: Spec, region: str = "eastus") -> dict[str, Any]:
     return engine.clients.apim.api_management_service.get("rg-demo", spec.names.apim(region), cls=raw_json)
-
-
-def make_vault(engine: Any, *, rbac: bool = True, policies: list[dict[str, Any]] | None = None) -> None:
-    """The operator's vault, in the operator's resource group."""
-    rc = engine.clients.resource
-    rc.resource_groups.create_or_update(VAULT_RG, {"location": "eastus"}, cls=raw_json)
-    body = {
-        "location": "eastus",
-        "properties": {
-            "tenantId": TENANT_ID,
-            "sku": {"family": "A", "name": "standard"},
-            "enableRbacAuthorization": rbac,
-            "accessPolicies": policies or [],
-        },
-    }
-    rc.resources.begin_create_or_update_by_id(VAULT_ID, body, api_version="2024-11-01").result()
-
-
-def grant(sim: Simulator, principal_id: str, scope: str, role: str = SECRETS_USER) -> None:
-    """A role assignment as the authorization provider stores one (written by another node in the
-    full graph)."""
-    name = str(uuid.uuid4())
-    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-    sim.db["resources"][rid.lower()] = {
-        "type": "Microsoft.Authorization/roleAssignments",
-        "created": time.time(),
-        "body": {
-            "id": rid,
-            "name": name,
-            "type": "Microsoft.Authorization/roleAssignments",
-            "properties": {
-                "roleDefinitionId": f"{ROLE_DEFINITIONS}/{role}",
-                "principalId": principal_id,
-                "principalType": "ServicePrincipal",
-                "scope": scope,
-            },
-        },
-    }
 
 
 # ---- the service ------------------------------------------------------------------------------
@@ -307,7 +266,7 @@ def test_restore_brings_the_soft_deleted_service_back_as_it_was(engine, memsim):
 
 def test_custom_domain_fails_like_apim_without_vault_access_then_is_configured(engine, memsim):
     spec = domain_spec()
-    make_vault(engine)
+    make_vault(engine.clients, VAULT_ID)
     first = engine.converge(apim_graph(spec))
     result = first.report.results["apim/eastus/custom-domain"]
     assert result.status == "failed"
@@ -344,7 +303,7 @@ def test_custom_domain_fails_like_apim_without_vault_access_then_is_configured(e
 
 def test_an_access_policy_vault_needs_an_access_policy_not_a_role(engine, memsim):
     spec = domain_spec()
-    make_vault(engine, rbac=False)
+    make_vault(engine.clients, VAULT_ID, rbac=False)
     first = engine.converge(apim_graph(spec))
     principal = service_body(engine, spec)["identity"]["principalId"]
     assert first.report.results["apim/eastus/custom-domain"].status == "failed"
@@ -360,7 +319,7 @@ def test_an_access_policy_vault_needs_an_access_policy_not_a_role(engine, memsim
 
 def test_the_custom_domain_waits_for_an_activating_service(engine, memsim):
     spec = domain_spec()
-    make_vault(engine)
+    make_vault(engine.clients, VAULT_ID)
     memsim.configure(profile="stuck")
     engine.converge([r for r in apim_graph(spec) if not isinstance(r, ApimCustomDomain)], no_wait=True)
     plan = engine.plan(apim_graph(spec))
@@ -372,7 +331,7 @@ def test_the_custom_domain_waits_for_an_activating_service(engine, memsim):
 
 def test_removing_the_custom_domain_keeps_the_default_and_other_hostnames(engine, memsim):
     spec = domain_spec()
-    make_vault(engine)
+    make_vault(engine.clients, VAULT_ID)
     engine.converge([r for r in apim_graph(spec) if not isinstance(r, ApimCustomDomain)])
     body = service_body(engine, spec)
     grant(memsim, body["identity"]["principalId"], VAULT_ID)
@@ -406,7 +365,7 @@ def test_a_missing_key_vault_fails_the_plan_clearly(engine, memsim):
 
 
 def test_the_vault_is_found_in_the_operators_resource_group(engine):
-    make_vault(engine)
+    make_vault(engine.clients, VAULT_ID)
     ref = KeyVaultRef(domain_spec(), key=KV)
     assert ref.arm_id().endswith(f"/providers/Microsoft.KeyVault/vaults/{VAULT}")
     found = ref.read(engine.clients)
@@ -439,7 +398,7 @@ def test_every_az_line_passes_azs_parser(engine, memsim, az_parser):
     soft_delete(engine, developer)
     restore = make_spec(regions=["eastus"], restore_soft_deleted=True)
     lines += engine.converge(apim_graph(restore)).echoed  # az rest put (restore)
-    make_vault(engine)
+    make_vault(engine.clients, VAULT_ID)
     spec = domain_spec()
     grant(memsim, service_body(engine, spec)["identity"]["principalId"], VAULT_ID)
     lines += engine.converge(apim_graph(spec)).echoed  # az rest patch

@@ -15,6 +15,7 @@ from pros_cli.simulator.core import SECRET_MARKER, TENANT_ID, SimResponse, Simul
 from pros_cli.simulator.profiles import PROFILES
 from tests.conftest import SUB
 from tests.simulator.shapes import assert_shape, example_body, shape_errors
+from tests.vaults import grant, vault_body
 
 API = "2024-05-01"
 EX = "Microsoft.ApiManagement/2024-05-01/"
@@ -25,8 +26,6 @@ DELETED = f"/subscriptions/{SUB}/providers/Microsoft.ApiManagement/locations/eas
 VAULT = "kv-sim-certs"
 VAULT_ID = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.KeyVault/vaults/{VAULT}"
 SECRET = f"https://{VAULT}.vault.azure.net/secrets/gateway"
-SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
-ROLE_DEFINITIONS = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions"
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 
@@ -292,37 +291,9 @@ def test_a_soft_deleted_service_past_48_hours_is_gone(sim):
 
 
 def vault(sim: Simulator, *, rbac: bool = True, policies: list[dict[str, Any]] | None = None) -> None:
-    body = {
-        "location": "eastus",
-        "properties": {
-            "tenantId": TENANT_ID,
-            "sku": {"family": "A", "name": "standard"},
-            "enableRbacAuthorization": rbac,
-            "accessPolicies": policies or [],
-        },
-    }
+    body = vault_body(rbac=rbac, policies=policies)
     response = call(sim, "PUT", VAULT_ID, body, api="2024-11-01")
     assert response.status == 200, response.body
-
-
-def grant(sim: Simulator, principal: str, scope: str, role: str = SECRETS_USER) -> None:
-    name = str(uuid.uuid4())
-    rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
-    sim.db["resources"][rid.lower()] = {
-        "type": "Microsoft.Authorization/roleAssignments",
-        "created": time.time(),
-        "body": {
-            "id": rid,
-            "name": name,
-            "type": "Microsoft.Authorization/roleAssignments",
-            "properties": {
-                "roleDefinitionId": f"{ROLE_DEFINITIONS}/{role}",
-                "principalId": principal,
-                "principalType": "ServicePrincipal",
-                "scope": scope,
-            },
-        },
-    }
 
 
 def custom(host: str = "api.contoso.com", **extra: Any) -> dict[str, Any]:
