@@ -200,6 +200,9 @@ class TypeSpec:
         default_factory=dict
     )
     render: Callable[[Simulator, dict[str, Any]], dict[str, Any]] | None = None
+    # Adjusts the response to an accepted PUT or PATCH where the service departs from the generic
+    # shape (Event Grid answers 201 to every write; Redis hands out its keys on writes).
+    respond: Callable[[Simulator, dict[str, Any], SimResponse], SimResponse] | None = None
     latency_key: str = ""  # profile key; defaults to arm_type
 
 
@@ -621,10 +624,13 @@ class Simulator:
             return self._list(parsed, spec)
         if req.method == "GET":
             return self._get(parsed, spec)
-        if req.method == "PUT":
-            return self.put_resource(parsed, spec, req)
-        if req.method == "PATCH":
-            return self.patch_resource(parsed, spec, req)
+        if req.method in ("PUT", "PATCH"):
+            write = self.put_resource if req.method == "PUT" else self.patch_resource
+            response = write(parsed, spec, req)
+            stored = self.get_resource(parsed.resource_id)
+            if spec.respond is not None and stored is not None:
+                response = spec.respond(self, stored, response)
+            return response
         if req.method == "DELETE":
             return self.delete_resource(parsed, spec, req)
         raise self.not_implemented(req)

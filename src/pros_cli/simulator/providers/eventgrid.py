@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, new_secret, parse_arm_path
+from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, new_secret
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
@@ -76,16 +76,11 @@ def _list_keys(sim: Simulator, parsed: ArmPath, req: SimRequest, stored: Body) -
     return SimResponse(200, dict(secrets))
 
 
-def _write_topic(sim: Simulator, req: SimRequest, *_: str) -> SimResponse:
+def _respond(sim: Simulator, stored: Body, response: SimResponse) -> SimResponse:
     """Event Grid answers 201 to every accepted write (the SDK takes only 201 for a PUT, 200/201
-    for a PATCH); the generic handlers answer an update with 200 or 202, so only the status is
-    changed here."""
-    parsed = parse_arm_path(req.path)
-    assert parsed is not None
-    handler = sim.put_resource if req.method == "PUT" else sim.patch_resource
-    response = handler(parsed, sim.types[TYPE.lower()], req)
+    for a PATCH), where the generic handlers answer an update with 200 or 202."""
     if response.status in (200, 202):
-        response = dataclasses.replace(response, status=201)
+        return dataclasses.replace(response, status=201)
     return response
 
 
@@ -104,8 +99,6 @@ def register(sim: Simulator) -> None:
             validate=_validate,
             build=_build,
             actions={"listkeys": _list_keys},
+            respond=_respond,
         )
     )
-    topic_path = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.EventGrid/topics/[^/]+"
-    sim.route("PUT", topic_path, api_versions=API_VERSIONS)(_write_topic)
-    sim.route("PATCH", topic_path, api_versions=API_VERSIONS)(_write_topic)

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pros_cli import regions
-from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, new_secret, parse_arm_path
+from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, new_secret
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
@@ -116,15 +116,9 @@ def _list_keys(sim: Simulator, parsed: ArmPath, req: SimRequest, stored: Body) -
     return SimResponse(200, dict(_keys(stored)))
 
 
-def _write(sim: Simulator, req: SimRequest, *_: str) -> SimResponse:
-    """Create (PUT) or update (PATCH) through the generic handlers, then hand out the keys in the
-    response, as Azure does."""
-    parsed = parse_arm_path(req.path)
-    assert parsed is not None
-    handler = sim.put_resource if req.method == "PUT" else sim.patch_resource
-    response = handler(parsed, sim.types[TYPE.lower()], req)
-    stored = sim.get_resource(parsed.resource_id)
-    if stored is not None and isinstance(response.body, dict):
+def _respond(sim: Simulator, stored: Body, response: SimResponse) -> SimResponse:
+    """Azure hands out the keys in the response to a create or update (never to a GET)."""
+    if isinstance(response.body, dict):
         response.body.setdefault("properties", {})["accessKeys"] = dict(_keys(stored))
     return response
 
@@ -164,10 +158,8 @@ def register(sim: Simulator) -> None:
             validate=_validate,
             build=_build,
             actions={"listkeys": _list_keys},
+            respond=_respond,
         )
     )
-    cache_path = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Cache/redis/[^/]+"
-    sim.route("PUT", cache_path, api_versions=API_VERSIONS)(_write)
-    sim.route("PATCH", cache_path, api_versions=API_VERSIONS)(_write)
     sim.route("POST", r"/subscriptions/[^/]+/providers/Microsoft\.Cache/CheckNameAvailability",
               api_versions=API_VERSIONS)(_check_name)
