@@ -1,4 +1,4 @@
-"""The optional deployment config file (TOML): the same settings as the provision options.
+"""The optional deployment config file (TOML): any deployment setting, by its setting name.
 
 ```toml
 regions = ["eastus", "westus"]
@@ -14,8 +14,9 @@ sku = "Standard"
 capacity = 50
 ```
 
-Command-line options win over the file; the file wins over the defaults. Unknown keys and wrong
-types are errors that name the key, so a typo never silently falls back to a default.
+The keys are the names in :mod:`pros_cli.settings` (``pros settings`` lists them). The file sits
+between the environment and the recorded settings in the resolution order. Unknown keys and wrong
+types are errors that name the file and the key, so a typo never silently falls back.
 """
 
 from __future__ import annotations
@@ -25,27 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from pros_cli.errors import UsageError
+from pros_cli.settings import BY_NAME, coerce
 from pros_cli.spec import ModelDeployment
 
-SCALARS: dict[str, type] = {
-    "shared_region": str,
-    "storage_sku": str,
-    "apim_sku": str,
-    "apim_capacity": int,
-    "publisher_email": str,
-    "publisher_name": str,
-    "function_plan": str,
-    "python_version": str,
-    "redis_sku": str,
-    "redis_capacity": int,
-    "custom_domain": str,
-    "certificate_secret_id": str,
-}
 MODEL_KEYS = {"name": str, "model": str, "version": str, "sku": str, "capacity": int}
+_TYPES = {"str": "a string", "int": "a whole number", "strs": "a list of strings"}
 
 
 def load_config(path: Path) -> dict[str, Any]:
-    """Read a config file into build_spec() keyword arguments."""
+    """Read a config file into setting values (already of each setting's type)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -57,20 +46,22 @@ def load_config(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         where = f"{path}: {key}"
-        if key == "regions":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"{where} must be a list of region names")
-            out["regions"] = value
-        elif key == "models":
-            tables = _list_of_tables(where, value)
-            out["models"] = tuple(_model(path, i, item) for i, item in enumerate(tables))
-        elif key in SCALARS:
-            if not isinstance(value, SCALARS[key]) or isinstance(value, bool):
-                raise UsageError(f"{where} must be a {SCALARS[key].__name__}, not {type(value).__name__}")
-            out[key] = value
-        else:
-            known = ", ".join(sorted([*SCALARS, "regions", "models"]))
+        definition = BY_NAME.get(key)
+        if definition is None:
+            known = ", ".join(sorted(BY_NAME))
             raise UsageError(f"{where}: unknown setting", hint=f"known settings: {known}")
+        if definition.kind == "models":
+            tables = _list_of_tables(where, value)
+            out[key] = tuple(_model(path, i, item) for i, item in enumerate(tables))
+            continue
+        ok = {
+            "str": isinstance(value, str),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        }[definition.kind]
+        if not ok:
+            raise UsageError(f"{where} must be {_TYPES[definition.kind]}, not {type(value).__name__}")
+        out[key] = coerce(definition, value, where=where)
     return out
 
 

@@ -301,6 +301,22 @@ class StateStore:
                 self.data["spec"] = spec
                 self.save()
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The deployment's recorded settings (see pros_cli.settings.recorded_settings)."""
+        from pros_cli.settings import recorded_settings
+
+        return recorded_settings(self.data)
+
+    def record_settings(self, settings: dict[str, Any], spec: dict[str, Any]) -> None:
+        """The settings (and derived spec) of a run that applied them without failure."""
+        with self._lock:
+            if self.data.get("settings") != settings or self.data.get("spec") != spec:
+                self.data["settings"] = settings
+                self.data["spec"] = spec
+                self.data["settings_recorded_at"] = now_iso()
+                self.save()
+
     def _upsert(self, key: str, identity: dict[str, Any], origin: str, fields: dict[str, Any]) -> None:
         stamp = now_iso()
         with self._lock:
@@ -345,10 +361,23 @@ class StateStore:
             entry["updated_at"] = now_iso()
             self.save()
 
-    def forget(self, key: str) -> None:
+    def forget(self, key: str, *, event: str | None = None) -> None:
+        """Drop a resource from the managed set; with ``event`` (``deleted``, ``gone``,
+        ``released``), keep a line of history saying what happened to it and when."""
         with self._lock:
-            if self.resources.pop(key, None) is not None:
-                self.save()
+            entry = self.resources.pop(key, None)
+            if entry is None:
+                return
+            if event:
+                self.data.setdefault("history", []).append(
+                    {
+                        "key": key,
+                        "event": event,
+                        "at": now_iso(),
+                        **{k: entry.get(k) for k in ("id", "type", "name", "region", "origin")},
+                    }
+                )
+            self.save()
 
     # ---- writing --------------------------------------------------------------------------
     def save(self) -> None:

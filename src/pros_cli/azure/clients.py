@@ -61,13 +61,18 @@ def az_cli_default_subscription() -> str | None:
     return None
 
 
-def resolve_subscription(explicit: str | None, *, offline: bool, cloud: str) -> tuple[str, str]:
-    """Return (subscription id, where it came from)."""
+def resolve_subscription(
+    explicit: str | None, *, offline: bool, cloud: str, recorded: str | None = None
+) -> tuple[str, str]:
+    """Return (subscription id, where it came from): --subscription (or PROS_SUBSCRIPTION),
+    AZURE_SUBSCRIPTION_ID, the deployment's state file, then the cloud's default."""
     if explicit:
         return explicit, "--subscription"
     env = os.environ.get("AZURE_SUBSCRIPTION_ID")
     if env:
         return env, "AZURE_SUBSCRIPTION_ID"
+    if recorded:
+        return recorded, "the deployment's state file"
     if cloud == "simulator":
         from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION
 

@@ -68,12 +68,19 @@ app.callback()(options.with_signature(_root, _root_params))
 
 def _register() -> None:
     from pros_cli.cli.provision import provision
+    from pros_cli.cli.settings_cmd import settings
 
     app.command(
         "provision",
         help="Create or update the deployment: plan, then apply in parallel; safe to re-run.",
         no_args_is_help=False,
     )(provision)
+    app.command(
+        "settings",
+        help="Show the deployment's effective settings and where each comes from (flag, env, config, "
+        "state, default).",
+        no_args_is_help=False,
+    )(settings)
 
 
 _register()

@@ -132,6 +132,22 @@ class App:
             hint="pass --base-name NAME to pick one",
         )
 
+    def deployment(self, *, offline: bool = False) -> tuple[str, str]:
+        """The deployment this run works on: its base name and subscription, both validated.
+        The subscription defaults to the one the deployment's state file records (it cannot
+        change), so later commands need no --subscription."""
+        from pros_cli.azure.clients import resolve_subscription
+        from pros_cli.spec import validate_base_name, validate_subscription_id
+        from pros_cli.state import load_state_file
+
+        base_name = validate_base_name(self.base_name(required=True) or "")
+        data = load_state_file(self.state_path(base_name))
+        recorded = str((data or {}).get("subscription_id") or "") or None
+        subscription, _source = resolve_subscription(
+            self.settings.subscription, offline=offline, cloud=self.cloud, recorded=recorded
+        )
+        return base_name, validate_subscription_id(subscription)
+
     def state_path(self, base_name: str) -> Path:
         from pros_cli.state import default_state_path
 

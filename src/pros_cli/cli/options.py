@@ -164,18 +164,54 @@ def with_signature(fn: Any, params: list[inspect.Parameter]) -> Any:
     return fn
 
 
-def command(fn: Any) -> Any:
-    """Give a command the global options; it receives the merged settings as ``app``."""
-    own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "app"]
+SETTINGS_PANEL = "Deployment settings (recorded in the state file; see pros settings)"
+
+
+def setting_parameters(names: tuple[str, ...]) -> list[inspect.Parameter]:
+    """One option per deployment setting, from the settings registry. No Typer envvar: the
+    resolver reads ``PROS_*`` itself, so it knows whether a value came from the flag or the
+    environment."""
+    from pros_cli.settings import BY_NAME
+
+    params = []
+    for name in names:
+        d = BY_NAME[name]
+        kind: Any = {"str": str, "int": int, "strs": list[str], "models": list[str]}[d.kind]
+        help_text = f"{d.help} [env {d.env}]"
+        if d.immutable:
+            help_text += " Cannot change once the deployment exists."
+        option = typer.Option(
+            *d.flags or (d.flag,), metavar=d.metavar, help=help_text, rich_help_panel=SETTINGS_PANEL
+        )
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[kind | None, option]
+            )
+        )
+    return params
+
+
+def command(fn: Any = None, *, settings: tuple[str, ...] = ()) -> Any:
+    """Give a command the global options; it receives the merged settings as ``app``. With
+    ``settings`` (names from the settings registry), it also gets one option per deployment
+    setting and receives them as ``flags`` (name -> value, None when not given)."""
+    if fn is None:
+        return functools.partial(command, settings=settings)
+    own = [
+        p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name not in ("app", "flags")
+    ]
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
         ctx: typer.Context = kwargs.pop("ctx")
         overrides = {name: kwargs.pop(name) for name in NAMES}
         app = ctx.obj.with_overrides({k: v for k, v in overrides.items() if v is not None})
+        if settings:
+            kwargs["flags"] = {name: kwargs.pop(name) for name in settings}
         return fn(app, **kwargs)
 
     del wrapper.__wrapped__
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
-    return with_signature(wrapper, [ctx_param, *own, *command_parameters()])
+    params = [ctx_param, *own, *setting_parameters(settings), *command_parameters()]
+    return with_signature(wrapper, params)

@@ -2,101 +2,36 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from pros_cli.cli import options
 from pros_cli.cli.context import App
+from pros_cli.settings import SETTINGS
+
+SETTING_NAMES = tuple(s.name for s in SETTINGS)
 
 
-@options.command
+@options.command(settings=SETTING_NAMES)
 def provision(
     app: App,
-    region: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--region",
-            "-l",
-            metavar="REGION",
-            help="Region to deploy to; repeat for several (default: eastus and westus).",
-            envvar="PROS_REGIONS",
-            show_envvar=True,
-        ),
-    ] = None,
-    shared_region: Annotated[
-        str | None,
-        typer.Option(
-            "--shared-region",
-            metavar="REGION",
-            help="Region of the shared resources (default: the first region).",
-        ),
-    ] = None,
-    model: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--model",
-            metavar="[NAME=]MODEL:VERSION",
-            help="Model deployment on every OpenAI account; repeat for several (default: "
-            "gpt-4o:2024-08-06 and text-embedding-ada-002:2).",
-        ),
-    ] = None,
+    flags: dict[str, Any],
     model_capacity: Annotated[
-        int | None, typer.Option("--model-capacity", help="Capacity of each --model deployment (default 30).")
+        int | None,
+        typer.Option(
+            "--model-capacity",
+            help="Capacity of every model deployment (the models stay as given or recorded).",
+            rich_help_panel=options.SETTINGS_PANEL,
+        ),
     ] = None,
     model_sku: Annotated[
-        str | None, typer.Option("--model-sku", help="SKU of each --model deployment (default Standard).")
-    ] = None,
-    apim_sku: Annotated[
-        str | None, typer.Option("--apim-sku", help="API Management SKU (default Developer).")
-    ] = None,
-    apim_capacity: Annotated[
-        int | None, typer.Option("--apim-capacity", help="API Management units (default 1).")
-    ] = None,
-    publisher_email: Annotated[
-        str | None, typer.Option("--publisher-email", help="API Management publisher email.")
-    ] = None,
-    publisher_name: Annotated[
-        str | None, typer.Option("--publisher-name", help="API Management publisher name.")
-    ] = None,
-    function_plan: Annotated[
         str | None,
         typer.Option(
-            "--function-plan",
-            metavar="flex|consumption",
-            help="Function App hosting: flex (Flex Consumption, default) or consumption (Linux "
-            "Consumption, retiring 2028).",
-        ),
-    ] = None,
-    python_version: Annotated[
-        str | None, typer.Option("--python-version", help="Function App Python version (default 3.11).")
-    ] = None,
-    redis_sku: Annotated[
-        str | None, typer.Option("--redis-sku", help="Azure Cache for Redis SKU (default Standard).")
-    ] = None,
-    redis_capacity: Annotated[
-        int | None, typer.Option("--redis-capacity", help="Redis size: 1 for C1 (default).")
-    ] = None,
-    storage_sku: Annotated[
-        str | None, typer.Option("--storage-sku", help="SKU of the storage accounts (default Standard_LRS).")
-    ] = None,
-    custom_domain: Annotated[
-        str | None,
-        typer.Option(
-            "--custom-domain",
-            metavar="HOST",
-            help="Gateway host name to configure on every APIM (needs --certificate-secret-id); "
-            "pros prints the CNAME to create.",
-        ),
-    ] = None,
-    certificate_secret_id: Annotated[
-        str | None,
-        typer.Option(
-            "--certificate-secret-id",
-            metavar="ID",
-            help="Key Vault secret id of the custom domain's certificate.",
+            "--model-sku",
+            help="SKU of every model deployment (the models stay as given or recorded).",
+            rich_help_panel=options.SETTINGS_PANEL,
         ),
     ] = None,
     config: Annotated[
@@ -106,7 +41,8 @@ def provision(
             metavar="FILE",
             envvar="PROS_CONFIG",
             show_envvar=True,
-            help="TOML file with any of these settings; options given here win.",
+            help="TOML file with deployment settings; options and PROS_* variables win over it, it wins "
+            "over the recorded settings.",
         ),
     ] = None,
     offline: Annotated[
@@ -140,15 +76,22 @@ def provision(
             "instead of stopping.",
         ),
     ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete what the deployment no longer has after a settings change (e.g. a removed "
+            "region); without it such a run changes nothing and lists what it would delete.",
+        ),
+    ] = False,
 ) -> int:
-    from pros_cli.azure.clients import resolve_subscription
     from pros_cli.cli import render
     from pros_cli.cli.summary import build_summary, summary_lines
     from pros_cli.config import load_config
+    from pros_cli.deployment import Request, target_for
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
     from pros_cli.resources.graph import build_resources
-    from pros_cli.spec import DEFAULT_MODELS, build_spec, parse_model, validate_base_name
 
     app.check()
     s = app.settings
@@ -159,54 +102,40 @@ def provision(
             "--offline plans without any cloud; PROS_CLOUD=simulator contradicts it",
             hint="drop --offline to plan against the simulator, or unset PROS_CLOUD",
         )
-    base_name = validate_base_name(app.base_name(required=True) or "")
-    settings = load_config(config) if config is not None else {}
-    given = {
-        "regions": region,
-        "shared_region": shared_region,
-        "storage_sku": storage_sku,
-        "apim_sku": apim_sku,
-        "apim_capacity": apim_capacity,
-        "publisher_email": publisher_email,
-        "publisher_name": publisher_name,
-        "function_plan": function_plan,
-        "python_version": python_version,
-        "redis_sku": redis_sku,
-        "redis_capacity": redis_capacity,
-        "custom_domain": custom_domain,
-        "certificate_secret_id": certificate_secret_id,
-    }
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if model:
-        settings["models"] = tuple(
-            parse_model(m, sku=model_sku or "Standard", capacity=model_capacity or 30) for m in model
-        )
-    elif model_capacity is not None or model_sku is not None:
-        settings["models"] = tuple(
-            dataclasses.replace(m, capacity=model_capacity or m.capacity, sku=model_sku or m.sku)
-            for m in settings.get("models", DEFAULT_MODELS)
-        )
-    subscription, _source = resolve_subscription(s.subscription, offline=offline, cloud=app.cloud)
-    spec = build_spec(
+    base_name, subscription = app.deployment(offline=offline)
+    request = Request(
+        flags=flags,
+        config=load_config(config) if config is not None else {},
+        model_capacity=model_capacity,
+        model_sku=model_sku,
+    )
+    result = converge(
+        app,
         base_name=base_name,
         subscription_id=subscription,
-        restore_soft_deleted=restore_soft_deleted,
-        **settings,
+        prepare=lambda state: target_for(
+            state,
+            request,
+            base_name=base_name,
+            subscription_id=subscription,
+            build=build_resources,
+            restore_soft_deleted=restore_soft_deleted,
+        ),
+        options=RunOptions(
+            dry_run=s.dry_run,
+            offline=offline,
+            no_wait=no_wait,
+            adopt=adopt,
+            parallelism=s.parallelism,
+            prune=prune,
+        ),
     )
-    if "publisher_email" not in settings:
+    spec = result.target.spec
+    if result.target.settings.source("publisher_email") == "default":
         app.ui.info(
             f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the "
             "service's notifications there: pass --publisher-email (or set it in --config)"
         )
-    resources = build_resources(spec)
-    result = converge(
-        app,
-        spec,
-        resources,
-        RunOptions(
-            dry_run=s.dry_run, offline=offline, no_wait=no_wait, adopt=adopt, parallelism=s.parallelism
-        ),
-    )
     plan = result.plan
     if not plan.changes and plan.errors:  # nothing could be read: the errors say why
         for error in plan.errors:
@@ -241,6 +170,7 @@ def provision(
                 "subscription_id": spec.subscription_id,
                 "resource_group": spec.resource_group,
                 "result": report.result,
+                "settings": [c.to_json() for c in plan.settings],
                 "summary": report.summary(),
                 "endpoints": endpoints,
                 "resources": render.apply_rows(report),

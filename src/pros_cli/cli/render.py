@@ -21,9 +21,28 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def print_setting_changes(changes: list[Any], console: Any) -> None:
+    """The settings a run changes, before the resource changes they cause."""
+    from rich.table import Table
+
+    from pros_cli.settings import BY_NAME
+    from pros_cli.settings import render as show
+
+    table = Table(title="Settings", title_justify="left", box=None, pad_edge=False, show_edge=False)
+    for column in ("setting", "from", "to", "source"):
+        table.add_column(column, overflow="fold")
+    for change in changes:
+        d = BY_NAME[change.name]
+        table.add_row(change.name, show(d, change.before), show(d, change.after), change.source)
+    console.print(table, markup=False)
+    console.print("", markup=False)
+
+
 def print_plan(plan: Plan) -> None:
     from rich.table import Table
 
+    if plan.settings:
+        print_setting_changes(plan.settings, _console())
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("", "action", "type", "name", "region", "reasons"):
         table.add_column(column, overflow="fold")

@@ -93,6 +93,15 @@ def critical_path_priority(changes: list[Change], deps: Mapping[str, tuple[str, 
     return {key: longest(key) for key in deps}
 
 
+def _run_after(change: Change, keys: set[str]) -> tuple[str, ...]:
+    """What a change waits for: its dependencies; for a delete, the reverse: everything that
+    depended on the resource in the deployment it is leaving (their deletes, or the updates that
+    stop them referring to it) runs first."""
+    if change.action == "delete" or change.forget:
+        return tuple(k for k in change.resource.delete_after if k in keys)
+    return tuple(d for d in change.resource.depends_on if d in keys)
+
+
 def _is_poller(value: Any) -> bool:
     return hasattr(value, "continuation_token") and hasattr(value, "done") and hasattr(value, "wait")
 
@@ -189,12 +198,25 @@ class Applier:
         again.origin = change.origin
         return self._run_operation(again, self._start(again, again.action))
 
+    def _delete(self, change: Change) -> Any:
+        r = change.resource
+        self.echo(change.az_commands())
+        self.state.record_start(r.key, r.identity(), action="delete", origin=change.origin)
+        poller = r.delete(self.clients)
+        if _is_poller(poller):
+            self._wait(poller, r)
+        self.state.forget(r.key, event="deleted")
+        return None
+
     def run_change(self, key: str, results: Mapping[str, NodeResult], changes: Mapping[str, Change]) -> Any:
         change = changes[key]
         r = change.resource
         for dep in r.depends_on:
             if dep in results and isinstance(results[dep].value, dict):
                 r.inputs[dep] = results[dep].value
+        if change.forget:
+            self.state.forget(key, event=change.forget)
+            return NodeResult(key, "noop", value=None)
         if change.action == "no-op":
             recorded = self.state.get(key)
             outputs = r.outputs(change.current)
@@ -211,6 +233,8 @@ class Applier:
         try:
             if change.action == "resume":
                 return self._resume(change)
+            if change.action == "delete":
+                return self._delete(change)
             action = change.action if change.action in ("create", "replace") else "update"
             return self._run_operation(change, self._start(change, action))
         except (NodeStarted, NodeInterrupted, NodeFailed):
@@ -224,7 +248,7 @@ class Applier:
     def apply(self, plan: Plan) -> ApplyReport:
         changes = plan.by_key()
         keys = set(changes)
-        deps = {c.key: tuple(d for d in c.resource.depends_on if d in keys) for c in plan.changes}
+        deps = {c.key: _run_after(c, keys) for c in plan.changes}
 
         def on_event(kind: str, key: str, result: NodeResult | None) -> None:
             if self.on_event:

@@ -31,6 +31,9 @@ class Change:
     origin: str = "created"  # or "pre-existing" (adopted): teardown never deletes those
     resume_action: str | None = None
     continuation_token: str | None = None
+    # For a resource leaving the deployment without a delete (already gone, or adopted): the
+    # history event the state file records when the run drops it ("gone", "released").
+    forget: str | None = None
 
     @property
     def key(self) -> str:
@@ -68,6 +71,8 @@ class Plan:
     changes: list[Change]
     errors: list[str] = field(default_factory=list)
     offline: bool = False
+    # Settings this run changes against the recorded ones (pros_cli.settings.SettingChange).
+    settings: list[Any] = field(default_factory=list)
 
     def by_key(self) -> dict[str, Change]:
         return {c.key: c for c in self.changes}
@@ -75,6 +80,10 @@ class Plan:
     @property
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "no-op"]
+
+    @property
+    def deletes(self) -> list[Change]:
+        return [c for c in self.changes if c.action == "delete"]
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(ACTIONS, 0)
@@ -95,7 +104,11 @@ class Plan:
         return "Plan: " + ", ".join(parts) + "."
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"changes": [c.to_json() for c in self.changes], "summary": self.counts()}
+        data: dict[str, Any] = {
+            "settings": [s.to_json() for s in self.settings],
+            "changes": [c.to_json() for c in self.changes],
+            "summary": self.counts(),
+        }
         if self.offline:
             data["offline"] = True
         if self.errors:
@@ -117,6 +130,42 @@ def offline_plan(resources: Sequence[Resource]) -> Plan:
         for r in resources
     ]
     return Plan(changes, offline=True)
+
+
+def decide_removal(
+    r: Resource,
+    current: dict[str, Any] | None,
+    recorded: Mapping[str, Any] | None,
+    why: str,
+    *,
+    with_parent: bool = False,
+) -> tuple[Change, str | None]:
+    """A resource pros recorded that the desired deployment no longer has: delete it, but only
+    when it is still there, pros created it, and it still carries this deployment's tags.
+    ``with_parent``: it is part of a parent that is deleted too, so it goes with it."""
+    origin = (recorded or {}).get("origin") or "created"
+    if current is None:
+        return Change(r, "no-op", [f"{why}; already gone from Azure"], forget="gone"), None
+    if with_parent:
+        return Change(
+            r, "no-op", [f"{why}; deleted with its parent"], current=current, origin=origin, forget="deleted"
+        ), None
+    if origin == "pre-existing":
+        return Change(
+            r,
+            "no-op",
+            [f"{why}; pre-existing (adopted), so pros leaves it in place and stops managing it"],
+            current=current,
+            origin=origin,
+            forget="released",
+        ), None
+    if not r.is_ours(current):
+        return Change(r, "no-op", [f"{why}; it lacks this deployment's tags"], current=current), (
+            f"{r.describe()} would be deleted ({why}), but it does not carry the managed-by=pros / "
+            f"pros-deployment={r.spec.base_name} tags, so it may not be pros's: pros will not delete it. "
+            "Delete it yourself, or restore its tags if it is pros's"
+        )
+    return Change(r, "delete", [why], current=current, origin=origin), None
 
 
 def decide(
@@ -223,23 +272,30 @@ def make_plan(
     options: PlanOptions,
     stop: threading.Event | None = None,
     on_read: Callable[[Resource], None] | None = None,
+    removed: Sequence[tuple[Resource, str]] = (),
 ) -> Plan:
-    """Read every resource (parents first, independent ones in parallel) and decide each change."""
+    """Read every resource (parents first, independent ones in parallel) and decide each change.
+
+    ``removed``: resources the state file records that the desired deployment no longer has,
+    each with the reason (e.g. its region was removed); they are read in the same pass and
+    planned as deletes (see :func:`decide_removal`)."""
     if options.offline:
         return offline_plan(resources)
+    why = {r.key: reason for r, reason in removed}
+    resources = [*resources, *(r for r, _ in removed)]
     by_key = {r.key: r for r in resources}
     # Reads wait only for the structural parent (absent parent: absent child, no request), and
     # for all dependencies of the few resources that need their bodies to know what to read.
     read_deps: dict[str, tuple[str, ...]] = {}
     for r in resources:
-        needs = [r.parent] if r.parent else []
+        needs = [r.parent] if r.parent and r.parent in by_key else []
         if r.reads_inputs:
             needs += [d for d in r.depends_on if d in by_key]
         read_deps[r.key] = tuple(dict.fromkeys(needs))
 
     def read(key: str, results: Mapping[str, NodeResult]) -> Any:
         r = by_key[key]
-        if r.parent and results[r.parent].value is None:
+        if r.parent and r.parent in results and results[r.parent].value is None:
             return None  # the parent does not exist, so neither does this: no request needed
         if r.reads_inputs:
             r.inputs = {d: results[d].value for d in r.depends_on if d in results}
@@ -264,7 +320,13 @@ def make_plan(
         if result.status != "succeeded":
             unread += 1  # waited on a read that failed, or was interrupted: the root cause is listed
             continue
-        change, refusal = decide(r, result.value, recorded(r.key), options)
+        if r.key in why:
+            with_parent = r.deleted_with_parent and r.parent in why
+            change, refusal = decide_removal(
+                r, result.value, recorded(r.key), why[r.key], with_parent=with_parent
+            )
+        else:
+            change, refusal = decide(r, result.value, recorded(r.key), options)
         changes.append(change)
         if refusal:
             errors.append(refusal)

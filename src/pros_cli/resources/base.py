@@ -98,6 +98,9 @@ class Resource(ABC):
     # A resource pros only reads (e.g. the operator's Key Vault): never created, changed or
     # deleted; the plan fails if it does not exist.
     external: ClassVar[bool] = False
+    # Part of its structural parent (app settings inside their app, a container inside its
+    # storage account): when the parent is deleted too, deleting it on its own is needless.
+    deleted_with_parent: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -118,6 +121,9 @@ class Resource(ABC):
         # Current bodies of the dependencies (None: absent), filled in by the engine before
         # diff and apply: e.g. the principal id of an identity a role assignment grants to.
         self.inputs: dict[str, dict[str, Any] | None] = {}
+        # For a resource being deleted: the keys that depended on it (they go, or stop referring
+        # to it, first). Set by the graph diff that plans the delete.
+        self.delete_after: tuple[str, ...] = ()
 
     # ---- identity -------------------------------------------------------------------------
     @property

@@ -32,6 +32,7 @@ class BlobContainer(Resource):
     managed_fields = ("properties.publicAccess",)
     immutable_fields = ()
     tagged = False
+    deleted_with_parent = True
     typical_seconds = 2.0
 
     def __init__(

@@ -390,6 +390,7 @@ class AppSettings(Resource):
     label = "app settings"
     immutable_fields = ()
     tagged = False
+    deleted_with_parent = True
     typical_seconds = 3.0
 
     def __init__(

@@ -1,0 +1,145 @@
+"""From settings to a run's target: the effective settings, the spec, the resource graph, and
+what the deployment no longer has.
+
+Every command that works on a deployment starts here once it holds the deployment's lock: the
+recorded settings come from the state file it just read, so options a command does not repeat
+fall back to what the deployment was made with, never to the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from pros_cli import settings as settings_mod
+from pros_cli.engine.runner import Target
+from pros_cli.errors import UsageError
+from pros_cli.resources.base import Resource
+from pros_cli.settings import Resolved, SettingChange, Settings
+from pros_cli.spec import DEFAULT_MODELS, Spec, build_spec
+from pros_cli.state import StateStore
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the command line asked for: setting flags (None: not given), the config file's
+    settings, and the modifiers that apply to every model deployment."""
+
+    flags: Mapping[str, Any]
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    model_capacity: int | None = None
+    model_sku: str | None = None
+
+
+def effective_settings(request: Request, recorded: Mapping[str, Any]) -> Settings:
+    def adjust(out: Settings) -> None:
+        if request.model_capacity is None and request.model_sku is None:
+            return
+        models = out["models"] or DEFAULT_MODELS
+        out.values["models"] = Resolved(
+            tuple(
+                dataclasses.replace(
+                    m, capacity=request.model_capacity or m.capacity, sku=request.model_sku or m.sku
+                )
+                for m in models
+            ),
+            "flag",
+        )
+
+    return settings_mod.resolve(flags=request.flags, config=request.config, recorded=recorded, adjust=adjust)
+
+
+def spec_from(
+    effective: Settings, *, base_name: str, subscription_id: str, restore_soft_deleted: bool = False
+) -> Spec:
+    spec = build_spec(
+        base_name=base_name,
+        subscription_id=subscription_id,
+        restore_soft_deleted=restore_soft_deleted,
+        **effective.spec_kwargs(),
+    )
+    # Record what the defaults resolved to, so a later change of the region order or of the
+    # default models never moves the deployment silently.
+    for name, value in (("shared_region", spec.shared_region), ("models", spec.models)):
+        if effective[name] is None:
+            effective.values[name] = Resolved(value, effective.source(name))
+    return spec
+
+
+def check_region_removal(effective: Settings, recorded: Mapping[str, Any]) -> None:
+    shared = recorded.get("shared_region") or (list(recorded.get("regions") or []) or [None])[0]
+    regions = effective["regions"] or ()
+    if recorded and shared and effective.source("shared_region") == "state" and shared not in regions:
+        raise UsageError(
+            f"the shared region {shared} cannot be removed from the deployment: the resource group, "
+            "Event Grid topic, Redis and the token processor live there",
+            hint=f"keep {shared} in --region; to remove everything, use pros teardown",
+        )
+
+
+def removals(
+    old: Sequence[Resource],
+    new: Sequence[Resource],
+    recorded_keys: set[str],
+    changes: Sequence[SettingChange],
+) -> list[tuple[Resource, str]]:
+    """Resources of the recorded deployment that the new one does not have and that the state
+    file records, each with why it goes; each knows what depended on it (``delete_after``), so
+    those go (or stop referring to it) first."""
+    keep = {r.key for r in new}
+    dependents: dict[str, set[str]] = {r.key: set() for r in old}
+    for r in old:
+        for dep in r.depends_on:
+            dependents.setdefault(dep, set()).add(r.key)
+    gone_regions = set()
+    for change in changes:
+        if change.name == "regions":
+            gone_regions = set(change.before or ()) - set(change.after or ())
+    region_of = {r.key: r.region for r in old}
+    out = []
+    for r in old:
+        if r.key in keep or r.key not in recorded_keys or r.external:
+            continue
+        r.delete_after = tuple(sorted(dependents.get(r.key, ())))
+        via = sorted({str(region_of.get(d)) for d in r.depends_on if region_of.get(d) in gone_regions})
+        if r.region in gone_regions:
+            why = f"region {r.region} was removed from the deployment"
+        elif via:
+            why = f"it involves region {', '.join(via)}, which was removed from the deployment"
+        else:
+            names = ", ".join(c.name for c in changes) or "settings"
+            why = f"no longer part of the deployment after the change of {names}"
+        out.append((r, why))
+    return out
+
+
+def target_for(
+    state: StateStore,
+    request: Request,
+    *,
+    base_name: str,
+    subscription_id: str,
+    build: Callable[[Spec], list[Resource]],
+    restore_soft_deleted: bool = False,
+) -> Target:
+    """The target of a run that brings the whole deployment (``build`` gives its resources) to
+    the effective settings: settings changes, immutable-setting refusals and removed resources."""
+    recorded = state.settings
+    effective = effective_settings(request, recorded)
+    check_region_removal(effective, recorded)
+    spec = spec_from(
+        effective,
+        base_name=base_name,
+        subscription_id=subscription_id,
+        restore_soft_deleted=restore_soft_deleted,
+    )
+    setting_changes = settings_mod.changes(effective, recorded)
+    settings_mod.check_immutable(setting_changes)
+    resources = build(spec)
+    removed: list[tuple[Resource, str]] = []
+    if recorded and setting_changes:
+        old_settings = settings_mod.resolve(flags={}, config={}, recorded=recorded, environ={})
+        old_spec = spec_from(old_settings, base_name=base_name, subscription_id=subscription_id)
+        removed = removals(build(old_spec), resources, set(state.resources), setting_changes)
+    return Target(spec, resources, removed, effective, setting_changes)
