@@ -114,6 +114,58 @@ def removals(
     return out
 
 
+def recorded_spec(state: StateStore, *, base_name: str, subscription_id: str) -> Spec:
+    """The deployment as its state file records it (for status and teardown), validated: the
+    recorded settings, or, when no run has applied without failure yet, those of the last run
+    that started applying."""
+    recorded = state.settings or state.attempted_settings
+    if not recorded:
+        raise UsageError(
+            f"the state file {state.path} records no deployment settings",
+            hint="run pros provision first, or pros status --discover --write-state to rebuild a lost "
+            "state file from what Azure has",
+        )
+    return _spec_of(recorded, base_name=base_name, subscription_id=subscription_id)
+
+
+def _spec_of(recorded: Mapping[str, Any], *, base_name: str, subscription_id: str) -> Spec:
+    effective = settings_mod.resolve(flags={}, config={}, recorded=recorded, environ={})
+    return spec_from(effective, base_name=base_name, subscription_id=subscription_id)
+
+
+def made_graph(
+    state: StateStore, build: Callable[[Spec], list[Resource]], *, base_name: str, subscription_id: str
+) -> list[Resource]:
+    """The resources the state's settings describe: the recorded settings' graph, plus the graph of
+    the last run that started applying when that differs (a failed run that added a region left
+    resources the recorded settings do not have)."""
+    out: dict[str, Resource] = {}
+    for settings in (state.settings, state.attempted_settings):
+        if settings:
+            for r in build(_spec_of(settings, base_name=base_name, subscription_id=subscription_id)):
+                out.setdefault(r.key, r)
+    return list(out.values())
+
+
+def teardown_target(state: StateStore, *, base_name: str, subscription_id: str) -> Target:
+    """Everything the state file records as pros's, planned as deletes in reverse dependency
+    order (the engine reads each first and never deletes one that is gone, adopted, or no longer
+    carries this deployment's tags)."""
+    from pros_cli.resources.graph import full_graph
+
+    spec = recorded_spec(state, base_name=base_name, subscription_id=subscription_id)
+    graph = made_graph(state, full_graph, base_name=base_name, subscription_id=subscription_id)
+    recorded_keys = set(state.resources)
+    removed = [(r, "teardown") for r, _ in removals(graph, [], recorded_keys, [])]
+    unknown = sorted(recorded_keys - {r.key for r in graph})
+
+    def gone(state: StateStore, report: Any) -> None:
+        if not state.resources:
+            state.record_gone()
+
+    return Target(spec, [], removed, None, [], on_success=gone, unknown=unknown)
+
+
 def target_for(
     state: StateStore,
     request: Request,
@@ -137,9 +189,9 @@ def target_for(
     setting_changes = settings_mod.changes(effective, recorded)
     settings_mod.check_immutable(setting_changes)
     resources = build(spec)
+    keys = {r.key for r in resources}
     removed: list[tuple[Resource, str]] = []
-    if recorded and setting_changes:
-        old_settings = settings_mod.resolve(flags={}, config={}, recorded=recorded, environ={})
-        old_spec = spec_from(old_settings, base_name=base_name, subscription_id=subscription_id)
-        removed = removals(build(old_spec), resources, set(state.resources), setting_changes)
+    if set(state.resources) - keys:
+        old = made_graph(state, build, base_name=base_name, subscription_id=subscription_id)
+        removed = removals(old, resources, set(state.resources), setting_changes)
     return Target(spec, resources, removed, effective, setting_changes)

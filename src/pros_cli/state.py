@@ -308,9 +308,24 @@ class StateStore:
 
         return recorded_settings(self.data)
 
+    @property
+    def attempted_settings(self) -> dict[str, Any]:
+        """The settings of the last run that started applying (it may have failed): what the
+        recorded resources were made with when no successful run has recorded settings since."""
+        from pros_cli.settings import BY_NAME
+
+        return {k: v for k, v in (self.data.get("attempted_settings") or {}).items() if k in BY_NAME}
+
+    def record_attempt(self, settings: dict[str, Any]) -> None:
+        with self._lock:
+            if self.data.get("attempted_settings") != settings:
+                self.data["attempted_settings"] = settings
+                self.save()
+
     def record_settings(self, settings: dict[str, Any], spec: dict[str, Any]) -> None:
         """The settings (and derived spec) of a run that applied them without failure."""
         with self._lock:
+            self.data.pop("torn_down_at", None)
             if self.data.get("settings") != settings or self.data.get("spec") != spec:
                 self.data["settings"] = settings
                 self.data["spec"] = spec
@@ -359,6 +374,18 @@ class StateStore:
             entry["last_error"] = error[:2000]
             entry["operation"] = None
             entry["updated_at"] = now_iso()
+            self.save()
+
+    def record_gone(self) -> None:
+        """After a teardown that left nothing: the deployment is gone. Its settings move to
+        ``previous_settings`` (history), so a later provision with this base name starts from
+        the defaults, like a new deployment."""
+        with self._lock:
+            self.data["torn_down_at"] = now_iso()
+            if self.data.get("settings") or self.data.get("spec"):
+                self.data["previous_settings"] = self.data.get("settings") or self.data.get("spec")
+            self.data["settings"] = {}
+            self.data["spec"] = {}
             self.save()
 
     def forget(self, key: str, *, event: str | None = None) -> None:

@@ -270,7 +270,8 @@ def test_drift_in_a_mutable_setting_is_updated_in_place(sim):
     sa_id = storage_id("eastus")
     with sim.transaction():
         sim.db["resources"][sa_id]["body"]["properties"]["minimumTlsVersion"] = "TLS1_0"
-        sim.db["resources"][sa_id]["body"]["tags"] = {"owner": "team-x"}
+        tags = sim.db["resources"][sa_id]["body"]["tags"]
+        tags["owner"] = "team-x"  # a user's tag beside ours (without ours it would be a look-alike)
     writes = sim.count(*WRITES)
     plan = run_pros("provision", "--dry-run", "-o", "json")
     changes = {c["name"]: c for c in plan.json()["changes"]}

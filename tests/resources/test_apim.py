@@ -162,7 +162,7 @@ def test_drifted_publisher_and_tags_are_patched_back_keeping_user_tags(engine, m
     engine.converge(apim_graph(spec))
     stored = memsim.get_resource(by_key(apim_graph(spec))["apim/eastus"].arm_id())
     stored["body"]["properties"]["publisherName"] = "someone else"
-    stored["body"]["tags"] = {"cost-center": "42", "managed-by": "pros"}
+    stored["body"]["tags"] = {"cost-center": "42", "pros-deployment": "demo"}  # managed-by lost: drift
     plan = engine.plan(apim_graph(spec))
     assert plan.by_key()["apim/eastus"].action == "update"
     memsim.reset_log()

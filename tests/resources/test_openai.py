@@ -254,7 +254,7 @@ def _every_az_line(engine: Any) -> list[str]:
     engine.converge(graph)
     cog = engine.clients.cognitive
     name = spec.names.openai("eastus")
-    drift = {"tags": {"owner": "ops"}, "properties": {"disableLocalAuth": False},
+    drift = {"tags": {"owner": "ops", "pros-deployment": "demo"}, "properties": {"disableLocalAuth": False},
              "identity": {"type": "None"}}
     cog.accounts.begin_update("rg-demo", name, drift).result()
     shrink = {"sku": {"name": "Standard", "capacity": 7}}

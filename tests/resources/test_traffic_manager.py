@@ -79,7 +79,7 @@ def test_drift_is_patched_and_never_drops_endpoints(engine, spec):
     tm = engine.clients.trafficmanager
     name = spec.names.traffic_manager()
     drift = {
-        "tags": {"owner": "ops"},
+        "tags": {"owner": "ops", "pros-deployment": "demo"},
         "properties": {
             "dnsConfig": {"ttl": 300},
             "monitorConfig": {"path": "/", "protocol": "HTTP", "port": 80},

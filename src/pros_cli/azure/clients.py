@@ -111,6 +111,7 @@ class ClientFactory:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._transport: Any = None
+        self._probe_session: Any = None
         if cloud == "simulator":
             interval = getattr(simulator, "poll_interval", 0.0) if simulator is not None else 0.0
             self.settings = CloudSettings(
@@ -173,6 +174,19 @@ class ClientFactory:
             "polling_interval": s.polling_interval,
             "user_agent": f"pros/{__version__}",
         }
+
+    def probe(self, url: str, timeout: float = 10.0) -> int | str:
+        """GET a data-plane URL (a health endpoint, no credentials): its HTTP status, or why it
+        could not be reached. Through the simulator when the cloud is simulated."""
+        import requests
+
+        with self._lock:
+            if self._probe_session is None:
+                self._probe_session = self._session()
+        try:
+            return self._probe_session.get(url, timeout=timeout).status_code
+        except requests.RequestException as exc:
+            return f"unreachable ({type(exc).__name__})"
 
     def get(self, kind: str) -> Any:
         with self._lock:

@@ -69,6 +69,8 @@ app.callback()(options.with_signature(_root, _root_params))
 def _register() -> None:
     from pros_cli.cli.provision import provision
     from pros_cli.cli.settings_cmd import settings
+    from pros_cli.cli.status import STATUS_HELP, status
+    from pros_cli.cli.teardown import teardown
 
     app.command(
         "provision",
@@ -81,6 +83,13 @@ def _register() -> None:
         "state, default).",
         no_args_is_help=False,
     )(settings)
+    app.command("status", help=STATUS_HELP, no_args_is_help=False)(status)
+    app.command(
+        "teardown",
+        help="Delete what pros made for the deployment (never adopted resources, never anything without "
+        "its tags), in reverse dependency order; --purge frees soft-deleted names.",
+        no_args_is_help=False,
+    )(teardown)
 
 
 _register()

@@ -52,7 +52,7 @@ def print_plan(plan: Plan) -> None:
             SYMBOLS[change.action],
             change.action,
             r.arm_type,
-            r.name,
+            r.display_name(),
             r.region or "-",
             "; ".join(change.reasons),
         )
@@ -73,6 +73,7 @@ def apply_rows(report: Any) -> list[dict[str, Any]]:
                 "status": result.status,
                 "type": r.arm_type,
                 "name": r.name,
+                "display": r.display_name(),
                 "id": r.arm_id(),
                 "region": r.region,
                 "error": result.error,
@@ -92,5 +93,5 @@ def print_apply(report: Any, header: str) -> None:
     for column in ("status", "action", "type", "name", "region"):
         table.add_column(column, overflow="fold")
     for row in apply_rows(report):
-        table.add_row(row["status"], row["action"], row["type"], row["name"], row["region"] or "-")
+        table.add_row(row["status"], row["action"], row["type"], row["display"], row["region"] or "-")
     console.print(table, markup=False)

@@ -17,7 +17,7 @@ from pros_cli.azure.errors import describe
 from pros_cli.echo import Echo
 from pros_cli.engine.dag import NodeFailed, NodeInterrupted, NodeResult, NodeStarted, run_dag
 from pros_cli.engine.plan import Change, Plan, PlanOptions, decide
-from pros_cli.resources.base import Resource
+from pros_cli.resources.base import KeepInstead, Resource
 from pros_cli.state import StateStore
 
 
@@ -25,6 +25,7 @@ from pros_cli.state import StateStore
 class ApplyOptions:
     parallelism: int = 8
     no_wait: bool = False
+    purge: bool = False  # purge soft-deleted resources right after deleting them
     poll_seconds: float = 0.25  # how often a waiting worker checks the stop event
     resume_poll_seconds: float = 5.0  # GET-polling a resource that has no continuation token
 
@@ -125,6 +126,7 @@ class Applier:
         self.stop = stop
         self.on_event = on_event
         self.tick = tick
+        self.deleted_ids: set[str] = set()
 
     # ---- one node ---------------------------------------------------------------------------
     def _wait(self, poller: Any, r: Resource) -> Any:
@@ -200,12 +202,27 @@ class Applier:
 
     def _delete(self, change: Change) -> Any:
         r = change.resource
+        try:
+            r.check_delete(self.clients, frozenset(self.deleted_ids))
+        except KeepInstead as kept:
+            self.state.forget(r.key, event="kept")
+            return NodeResult(r.key, "noop", value=None, detail={"kept": str(kept)})
         self.echo(change.az_commands())
         self.state.record_start(r.key, r.identity(), action="delete", origin=change.origin)
         poller = r.delete(self.clients)
         if _is_poller(poller):
             self._wait(poller, r)
-        self.state.forget(r.key, event="deleted")
+        self.deleted_ids.add(r.arm_id().lower())
+        purge = getattr(r, "purge", None)
+        if self.options.purge and purge is not None:
+            # Soft-deleted (API Management, Azure OpenAI): free the name now, not in 48 hours.
+            self.echo(r.az_purge())
+            poller = purge(self.clients)
+            if _is_poller(poller):
+                self._wait(poller, r)
+            self.state.forget(r.key, event="deleted and purged")
+        else:
+            self.state.forget(r.key, event="deleted")
         return None
 
     def run_change(self, key: str, results: Mapping[str, NodeResult], changes: Mapping[str, Change]) -> Any:

@@ -34,6 +34,7 @@ class Change:
     # For a resource leaving the deployment without a delete (already gone, or adopted): the
     # history event the state file records when the run drops it ("gone", "released").
     forget: str | None = None
+    warning: str | None = None  # something the operator should know about this change
 
     @property
     def key(self) -> str:
@@ -85,6 +86,10 @@ class Plan:
     def deletes(self) -> list[Change]:
         return [c for c in self.changes if c.action == "delete"]
 
+    @property
+    def warnings(self) -> list[str]:
+        return [c.warning for c in self.changes if c.warning]
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(ACTIONS, 0)
         for c in self.changes:
@@ -113,6 +118,8 @@ class Plan:
             data["offline"] = True
         if self.errors:
             data["errors"] = list(self.errors)
+        if self.warnings:
+            data["warnings"] = self.warnings
         return data
 
 
@@ -160,11 +167,15 @@ def decide_removal(
             forget="released",
         ), None
     if not r.is_ours(current):
-        return Change(r, "no-op", [f"{why}; it lacks this deployment's tags"], current=current), (
-            f"{r.describe()} would be deleted ({why}), but it does not carry the managed-by=pros / "
-            f"pros-deployment={r.spec.base_name} tags, so it may not be pros's: pros will not delete it. "
-            "Delete it yourself, or restore its tags if it is pros's"
+        note = (
+            f"{r.describe()} is not deleted: it does not carry the managed-by=pros / "
+            f"pros-deployment={r.spec.base_name} tags, so it is not pros's (the state file recorded the "
+            "name because a run once started creating it); it is left in place and no longer recorded"
         )
+        return Change(
+            r, "no-op", [f"{why}; not deleted: it lacks this deployment's tags"], current=current,
+            forget="not-ours", warning=note,
+        ), None
     return Change(r, "delete", [why], current=current, origin=origin), None
 
 
@@ -203,16 +214,23 @@ def decide(
 
     origin = (recorded or {}).get("origin") or "created"
     adopted = origin == "pre-existing"
-    # Ours: it carries our tags, or our state file says pros created it (lost tags are drift).
-    recorded_as_ours = (
-        bool(recorded) and origin == "created" and str(recorded.get("id", "")).lower() == (r.arm_id().lower())
-    )
-    if not r.is_ours(current) and not adopted and not recorded_as_ours:
+    # Ownership is proven by the resource's own tags, never by the state file alone: pros records
+    # a resource when it starts creating it, so a create that failed (or a process killed before
+    # its PUT) leaves a record under a name someone else may since have taken.
+    if not r.is_ours(current) and not adopted:
         if not options.adopt:
+            recorded_note = (
+                " The state file records it because an earlier run started creating it, but the live "
+                "resource does not carry this deployment's tags, so it is treated as someone else's."
+                if recorded and origin == "created"
+                else ""
+            )
             return Change(r, "no-op", ["exists, not created by pros"], current=current), (
                 f"{r.describe()} already exists but was not created by pros (it lacks the "
-                f"managed-by=pros / pros-deployment={r.spec.base_name} tags); pass --adopt to manage it "
-                "(it is then recorded as pre-existing and teardown will never delete it), or choose "
+                f"managed-by=pros / pros-deployment={r.spec.base_name} tags).{recorded_note} Pass --adopt "
+                "to manage it (it is then recorded as pre-existing and teardown will never delete it), "
+                "restore the tags if it is this deployment's (az tag update --operation merge --resource-id "
+                f"{r.arm_id()} --tags managed-by=pros pros-deployment={r.spec.base_name}), or choose "
                 "another --base-name"
             )
         origin, adopted = "pre-existing", True

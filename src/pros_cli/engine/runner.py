@@ -29,6 +29,9 @@ class RunOptions:
     adopt: bool = False
     parallelism: int = 8
     prune: bool = False  # let the run delete what the deployment no longer has
+    purge: bool = False  # purge soft-deleted resources right after deleting them
+    # Asked with the plan before anything is applied; False: the run changes nothing.
+    confirm: Callable[[Plan], bool] | None = None
 
 
 @dataclass
@@ -41,6 +44,10 @@ class Target:
     removed: Sequence[tuple[Resource, str]] = ()
     settings: Any = None  # pros_cli.settings.Settings to record when the run succeeds
     setting_changes: list[Any] = field(default_factory=list)
+    # Called when the run applied without failure (teardown records that the deployment is gone).
+    on_success: Callable[[StateStore, ApplyReport], None] | None = None
+    # Recorded keys this version of pros has no resource kind for (left alone, reported).
+    unknown: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -141,6 +148,8 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
             removed=target.removed,
         )
         plan.settings = list(target.setting_changes)
+        for warning in plan.warnings:
+            ui.warn(warning)
         if stop.is_set():
             return RunResult(plan, None, ExitCode.INTERRUPTED, target)
         if not plan.errors and plan.deletes and not options.prune and not options.dry_run:
@@ -148,8 +157,15 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
             return RunResult(plan, None, ExitCode.USAGE, target)
         if options.dry_run or plan.errors:
             return RunResult(plan, None, ExitCode.FAILED if plan.errors else ExitCode.OK, target)
+        if options.confirm is not None and not options.confirm(plan):
+            plan.errors.append("not confirmed: nothing was changed")
+            return RunResult(plan, None, ExitCode.FAILED, target)
+        if target.settings is not None:
+            state.record_attempt(target.settings.record())
         ui.info(plan.summary_line())
-        applier_options = ApplyOptions(parallelism=options.parallelism, no_wait=options.no_wait)
+        applier_options = ApplyOptions(
+            parallelism=options.parallelism, no_wait=options.no_wait, purge=options.purge
+        )
         with ui.tracker(f"pros: {spec.base_name}") as tracker:
 
             def on_event(kind: str, change: Any, result: Any) -> None:
@@ -183,6 +199,8 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
         # it works toward the same settings.
         if target.settings is not None:
             state.record_settings(target.settings.record(), spec.to_state())
+        if target.on_success is not None:
+            target.on_success(state, report)
     return RunResult(plan, report, code, target)
 
 

@@ -39,6 +39,7 @@ AZ_CLI_SKUS = ("Developer", "Basic", "Standard", "Premium")  # az apim rejects t
 # Succeeded/Failed (Stopped, TerminationFailed, ...) are not going to change by waiting.
 RUNNING_STATES = {"created", "activating", "creating", "updating", "deleting", "terminating"}
 KEY_VAULT_TYPE = "Microsoft.KeyVault/vaults"
+GATEWAY_STATUS_PATH = "/status-0123456789abcdef"  # every gateway answers 200 here
 
 
 def apim_in_progress(body: dict[str, Any]) -> bool:
@@ -123,6 +124,21 @@ class ApiManagementService(Resource):
 
     def in_progress(self, current: dict[str, Any]) -> bool:
         return apim_in_progress(current)
+
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        """Succeeded, and the gateway answers its status path (every gateway answers
+        ``/status-0123456789abcdef`` with 200 once activated)."""
+        level, detail = super().health(current, clients)
+        if level != "ok":
+            return level, detail
+        host = self.outputs(current).get("gateway_host")
+        if not host:
+            return "degraded", "no gateway URL"
+        url = f"https://{host}{GATEWAY_STATUS_PATH}"
+        answer = clients.probe(url)
+        if answer == 200:
+            return "ok", f"gateway answers {GATEWAY_STATUS_PATH}"
+        return "degraded", f"gateway {url} answered {answer}"
 
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         url = get_path(current, "properties.gatewayUrl")

@@ -22,6 +22,11 @@ from pros_cli.spec import DEPLOYMENT_TAG, TOOL_TAG, TOOL_TAG_VALUE, Spec
 TERMINAL_STATES = {"succeeded", "failed", "canceled", "cancelled"}
 
 
+class KeepInstead(Exception):
+    """Raised by ``delete()`` when the resource must stay after all (a resource group that still
+    holds something pros did not make): the run keeps it, says why, and stops recording it."""
+
+
 def get_path(body: dict[str, Any] | None, path: str) -> Any:
     value: Any = body
     for part in path.split("."):
@@ -149,6 +154,11 @@ class Resource(ABC):
         where = f" ({self.region})" if self.region else ""
         return f"{self.label} {self.name}{where}"
 
+    def display_name(self) -> str:
+        """The name to show in a table: the resource's name, or what it is when the name is an
+        opaque id (a role assignment's GUID)."""
+        return self.name
+
     # ---- desired state and diff -------------------------------------------------------------
     def desired_tags(self) -> dict[str, str]:
         return self.spec.tags() if self.tagged else {}
@@ -197,10 +207,14 @@ class Resource(ABC):
         return tags
 
     def is_ours(self, current: dict[str, Any]) -> bool:
+        """Ownership is proven by the resource's own tags: ``pros-deployment`` names this base name
+        (a lost ``managed-by=pros`` beside it is drift, put back by an update; one naming another
+        tool is not ours)."""
         if not self.tagged:
             return True
         tags = current.get("tags") or {}
-        return tags.get(TOOL_TAG) == TOOL_TAG_VALUE and tags.get(DEPLOYMENT_TAG) == self.spec.base_name
+        tool = tags.get(TOOL_TAG)
+        return tags.get(DEPLOYMENT_TAG) == self.spec.base_name and tool in (None, TOOL_TAG_VALUE)
 
     def provisioning_state(self, current: dict[str, Any]) -> str | None:
         state = get_path(current, "properties.provisioningState")
@@ -213,6 +227,17 @@ class Resource(ABC):
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         """Non-secret facts worth keeping in the state file (endpoints, principal ids)."""
         return {}
+
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        """(``ok`` | ``pending`` | ``degraded``, detail) of an existing resource, for status.
+        Default: its provisioning state. Kinds with more to say (a gateway that answers, a
+        Traffic Manager probe, a running app) override it; a probe may make one data-plane call."""
+        state = self.provisioning_state(current)
+        if state is None or state.lower() == "succeeded":
+            return "ok", state or "exists"
+        if self.in_progress(current):
+            return "pending", f"{state}: an operation is running"
+        return "degraded", f"provisioningState {state}"
 
     # ---- calls ----------------------------------------------------------------------------
     def client(self, clients: Any) -> Any:
@@ -234,6 +259,10 @@ class Resource(ABC):
     @abstractmethod
     def delete(self, clients: Any) -> Any:
         """Start the delete; return an LROPoller or None."""
+
+    def check_delete(self, clients: Any, deleted: frozenset[str]) -> None:  # noqa: B027 - optional hook
+        """Called right before a delete (``deleted``: lowercase ids this run has deleted so far):
+        raise :class:`KeepInstead` to keep the resource."""
 
     def check_name(self, clients: Any) -> str | None:
         """For globally unique names: None when free, else the reason it is not."""

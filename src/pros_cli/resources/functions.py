@@ -307,6 +307,15 @@ class FunctionApp(Resource):
             return None
         return f"{result.get('reason') or 'unavailable'}: {result.get('message') or 'name is taken'}"
 
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        level, detail = super().health(current, clients)
+        if level != "ok":
+            return level, detail
+        state = str(get_path(current, "properties.state") or "")
+        if state != "Running":
+            return "degraded", f"app state {state or 'unknown'}, not Running"
+        return "ok", "Running"
+
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         return {
             "default_host_name": get_path(current, "properties.defaultHostName"),

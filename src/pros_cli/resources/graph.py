@@ -151,6 +151,16 @@ def build_resources(spec: Spec) -> list[Resource]:
     return out
 
 
+def full_graph(spec: Spec) -> list[Resource]:
+    """Every resource any pros command makes for the deployment (what status shows and teardown
+    removes): provision's graph and the parts later commands add on top of it."""
+    return build_resources(spec)
+
+
+def provision_keys(spec: Spec) -> set[str]:
+    return {r.key for r in build_resources(spec)}
+
+
 def _app(stack: list[Resource]) -> Resource:
     return next(r for r in stack if isinstance(r, functions.FunctionApp))
 

@@ -121,6 +121,14 @@ class OpenAIAccount(Resource):
             return None
         return f"custom subdomain: {result.get('reason') or 'already in use'}"
 
+    def purge(self, clients: Any) -> Any:
+        """Free the name (and subdomain) of a deleted account now instead of after 48 hours."""
+        deleted = self.client(clients).deleted_accounts
+        return deleted.begin_purge(str(self.region), self.resource_group, self.name)
+
+    def az_purge(self) -> AzCommand:
+        return self.purge_command()
+
     def purge_command(self) -> AzCommand:
         return az("cognitiveservices", "account", "purge", "-l", str(self.region), "-g", self.resource_group,
                   "-n", self.name)
@@ -260,6 +268,14 @@ class ModelDeployment(Resource):
 
     def delete(self, clients: Any) -> Any:
         return self.client(clients).deployments.begin_delete(self.resource_group, self.account, self.name)
+
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        level, detail = super().health(current, clients)
+        if level != "ok":
+            return level, detail
+        m = get_path(current, "properties.model") or {}
+        sku, capacity = get_path(current, "sku.name"), get_path(current, "sku.capacity")
+        return "ok", f"{m.get('name')} {m.get('version')}, {sku} capacity {capacity}"
 
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         return {

@@ -7,7 +7,7 @@ from typing import Any
 from pros_cli.azure.clients import raw_json
 from pros_cli.azure.errors import get_or_none
 from pros_cli.echo import AzCommand, az, tags_args
-from pros_cli.resources.base import FieldDiff, Resource
+from pros_cli.resources.base import FieldDiff, KeepInstead, Resource
 
 
 class ResourceGroup(Resource):
@@ -35,6 +35,23 @@ class ResourceGroup(Resource):
         return self.client(clients).resource_groups.update(
             self.name, {"tags": self.merged_tags(current)}, cls=raw_json
         )
+
+    def check_delete(self, clients: Any, deleted: frozenset[str]) -> None:
+        """Only an empty group is deleted: deleting a group deletes everything in it, and what is
+        left in pros's group at this point (a look-alike, something a colleague added) is not
+        pros's. What this run has just deleted is ignored, should the listing still show it."""
+        left = [
+            item.id
+            for item in self.client(clients).resources.list_by_resource_group(self.name)
+            if str(item.id).lower() not in deleted
+        ]
+        if left:
+            shown = ", ".join(str(i).rsplit("/", 1)[-1] for i in left[:10])
+            more = f" and {len(left) - 10} more" if len(left) > 10 else ""
+            raise KeepInstead(
+                f"resource group {self.name} is kept: it still holds {len(left)} resource(s) pros did "
+                f"not create or did not delete ({shown}{more})"
+            )
 
     def delete(self, clients: Any) -> Any:
         return self.client(clients).resource_groups.begin_delete(self.name)

@@ -54,6 +54,16 @@ _PROFILE_FLAGS = {
 }
 
 
+def _monitor_level(status: str) -> str:
+    """Traffic Manager's monitor statuses: Online is healthy; CheckingEndpoint(s) is the first
+    probe round after a change; anything else (Degraded, Stopped, Inactive, Disabled) is not."""
+    if status == "Online":
+        return "ok"
+    if status.startswith("CheckingEndpoint"):
+        return "pending"
+    return "degraded"
+
+
 def _get(call: Any, *args: Any) -> dict[str, Any] | None:
     return get_or_none(call, *args)
 
@@ -101,6 +111,10 @@ class TrafficManagerProfile(Resource):
 
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         return {"fqdn": get_path(current, "properties.dnsConfig.fqdn")}
+
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        status = str(get_path(current, "properties.monitorConfig.profileMonitorStatus") or "")
+        return _monitor_level(status), f"profile monitor status {status or 'unknown'}"
 
     # ---- calls ------------------------------------------------------------------------------
     def read(self, clients: Any) -> dict[str, Any] | None:
@@ -213,6 +227,10 @@ class TrafficManagerEndpoint(Resource):
 
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
         return {"target": get_path(current, "properties.target")}
+
+    def health(self, current: dict[str, Any], clients: Any) -> tuple[str, str]:
+        status = str(get_path(current, "properties.endpointMonitorStatus") or "")
+        return _monitor_level(status), f"endpoint monitor status {status or 'unknown'}"
 
     # ---- calls ------------------------------------------------------------------------------
     def _args(self) -> tuple[str, str, str, str]:

@@ -214,6 +214,11 @@ class Route:
     api_versions: tuple[str, ...] | None = None
 
 
+class HostUnreachable(Exception):
+    """A data-plane host that does not resolve or answer (e.g. the gateway of an API Management
+    service that does not exist): the transport turns it into a connection error."""
+
+
 class SimulatorCrash(BaseException):
     """Raised only when crash injection is configured in-process (tests); otherwise SIGKILL."""
 
@@ -249,11 +254,16 @@ class Simulator:
         else:
             self.db["config"]["profile"] = profile if isinstance(profile, str) else "instant"
         self._custom_profile = profile if isinstance(profile, LatencyProfile) else None
+        # "N[:before|after[:PATH_REGEX]]": die (SIGKILL) before or after the Nth write, counting
+        # only writes whose path matches the regex when one is given.
+        self.crash_path: str | None = None
         env_crash = os.environ.get("PROS_SIMULATOR_CRASH_AFTER_WRITES")
         if env_crash:
-            count, _, when = env_crash.partition(":")
+            count, _, rest = env_crash.partition(":")
+            when, _, path = rest.partition(":")
             self.crash_after_writes = int(count)
             self.crash_when = when or "after"
+            self.crash_path = path or None
         from pros_cli.simulator.providers import register_all
 
         register_all(self)
@@ -485,10 +495,12 @@ class Simulator:
             except ValueError:
                 parsed_body = body
         req = SimRequest(method.upper(), url, unquote(split.path), query, headers, parsed_body)
+        started = time.time()
         latency = self.profile.request_seconds
         if latency:
             time.sleep(latency)
         entry: dict[str, Any] = {
+            "t_start": started,  # with t_done: which requests overlapped (were in flight together)
             "t": time.time(),
             "method": req.method,
             "path": req.path,
@@ -502,7 +514,7 @@ class Simulator:
             if response is not None:
                 entry["fault"] = True
             else:
-                if req.method in WRITE_METHODS:
+                if req.method in WRITE_METHODS and self._counts_for_crash(req):
                     self._writes_seen += 1
                     self._maybe_crash("before")
                 try:
@@ -514,14 +526,18 @@ class Simulator:
             entry["status"] = response.status
             if response.status >= 400 and isinstance(response.body, dict):
                 entry["code"] = (response.body.get("error") or {}).get("code")
+            entry["t_done"] = time.time()
             self._log(entry)
         if entry.get("code") == "SimulatorRouteNotImplemented":
             print(f"[pros simulator] NOT IMPLEMENTED: {req.method} {req.path}", file=sys.stderr)
-        if req.method in WRITE_METHODS and not entry.get("fault"):
+        if req.method in WRITE_METHODS and not entry.get("fault") and self._counts_for_crash(req):
             self._maybe_crash("after")
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
         response.headers.setdefault("x-ms-ratelimit-remaining-subscription-writes", "1199")
         return response
+
+    def _counts_for_crash(self, req: SimRequest) -> bool:
+        return self.crash_path is None or re.search(self.crash_path, req.path, re.IGNORECASE) is not None
 
     def _maybe_crash(self, when: str) -> None:
         if self.crash_after_writes is None or self.crash_when != when:

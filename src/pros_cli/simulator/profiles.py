@@ -65,6 +65,9 @@ PROFILES: dict[str, LatencyProfile] = {
     # Every long-running operation needs several polls: exercises polling and resume paths.
     "slow-polls": LatencyProfile("slow-polls", default=OpLatency(6, 0.0)),
     "realistic": _realistic(),
+    # Every request takes 0.3 s: requests issued together overlap, requests issued one after the
+    # other do not, so a test can see from the request log whether reads went out in one round.
+    "slow-requests": LatencyProfile("slow-requests", default=OpLatency(2, 0.0), request_seconds=0.3),
     # Long-running operations never finish within a test: for --no-wait, Ctrl-C and locking tests.
     "stuck": LatencyProfile("stuck", default=OpLatency(1, 3600.0), poll_interval=0.05),
 }

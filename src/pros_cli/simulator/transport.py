@@ -48,9 +48,14 @@ class SimulatorAdapter(BaseAdapter):
             body = body.encode()
         elif body is not None and not isinstance(body, bytes):
             body = b"".join(body)  # a generator/iterable body
-        result = self.simulator.handle(
-            request.method or "GET", request.url or "", dict(request.headers), body
-        )
+        from pros_cli.simulator.core import HostUnreachable
+
+        try:
+            result = self.simulator.handle(
+                request.method or "GET", request.url or "", dict(request.headers), body
+            )
+        except HostUnreachable as exc:
+            raise requests.exceptions.ConnectionError(str(exc), request=request) from exc
         if result.body is None:
             payload = b""
         elif isinstance(result.body, bytes):

@@ -1,7 +1,7 @@
-"""Microsoft.KeyVault vaults (control plane only) and the subscription-wide resource listing.
+"""Microsoft.KeyVault vaults (control plane only).
 
-pros never creates a vault: it finds the operator's vault by name with
-``GET /subscriptions/{s}/resources?$filter=...`` and API Management reads the custom-domain
+pros never creates a vault: it finds the operator's vault by name with the subscription's
+resource listing (see providers/resources.py) and API Management reads the custom-domain
 certificate from it with its managed identity. So the simulator needs vaults that tests can PUT
 and GET, the listing, and :func:`secret_reader_denial` for the APIM provider: whether a principal
 may read secrets, by the vault's own permission model (Azure RBAC or access policies).
@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec
-from pros_cli.simulator.providers.resources import API_VERSIONS as RESOURCES_API_VERSIONS
+from pros_cli.simulator.core import ArmError, ArmPath, TypeSpec
 
 if TYPE_CHECKING:
-    from pros_cli.simulator.core import SimRequest, Simulator
+    from pros_cli.simulator.core import Simulator
 
 TYPE = "Microsoft.KeyVault/vaults"
 API_VERSIONS = (
@@ -49,10 +48,6 @@ SECRET_READER_ROLES = {
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
 }
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
-
-# $filter clauses the listing understands: "<property> eq '<value>'" joined by "and".
-_LISTED_KEYS = ("id", "name", "type", "location", "kind", "sku", "identity")
-_CLAUSE = re.compile(r"^\s*(resourceType|name|resourceGroup|location)\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 
 
 def _validate(sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[str, Any] | None) -> None:
@@ -137,51 +132,6 @@ def secret_reader_denial(sim: Simulator, vault: dict[str, Any], principal_id: st
     return "the vault's access policies do not give it GET on secrets"
 
 
-def _parse_filter(req: SimRequest) -> dict[str, str]:
-    text = req.query.get("$filter")
-    if text is None:
-        return {}
-    clauses: dict[str, str] = {}
-    for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE):
-        match = _CLAUSE.match(part)
-        if match is None:
-            raise ArmError(
-                404,
-                "SimulatorRouteNotImplemented",
-                f"The pros ARM simulator does not implement the resource-list $filter {text!r} (it "
-                "understands \"<resourceType|name|resourceGroup|location> eq '<value>'\" joined by 'and'). "
-                "This is a gap in the simulator, not an Azure answer.",
-            )
-        clauses[match.group(1).lower()] = match.group(2)
-    return clauses
-
-
-def _listed(sim: Simulator, stored: dict[str, Any]) -> bool:
-    """The listing shows top-level tracked resources, not resource groups, children or extensions."""
-    spec = sim.types.get(stored["type"].lower())
-    if spec is None or spec.extension or not spec.tracked or spec.parent_type is not None:
-        return False
-    return stored["type"].count("/") == 1 and stored["type"].lower() != "microsoft.resources/resourcegroups"
-
-
-def _matches(body: dict[str, Any], clauses: dict[str, str]) -> bool:
-    from pros_cli import regions
-
-    for prop, want in clauses.items():
-        if prop == "resourcetype":
-            have = body.get("type")
-        elif prop == "name":
-            have = body.get("name")
-        elif prop == "resourcegroup":
-            have = body["id"].split("/")[4]
-        else:
-            have = regions.normalize(str(body.get("location") or "")) or body.get("location")
-            want = regions.normalize(want) or want
-        if str(have or "").lower() != want.lower():
-            return False
-    return True
-
-
 def register(sim: Simulator) -> None:
     sim.register_type(
         TypeSpec(
@@ -197,18 +147,3 @@ def register(sim: Simulator) -> None:
             build=_build,
         )
     )
-
-    @sim.route("GET", r"/subscriptions/([^/]+)/resources", api_versions=RESOURCES_API_VERSIONS)
-    def _list_resources(s: Simulator, req: SimRequest, sub: str) -> SimResponse:
-        clauses = _parse_filter(req)
-        prefix = f"/subscriptions/{sub}/".lower()
-        items = []
-        for stored in s.db["resources"].values():
-            body = stored["body"]
-            mine = body["id"].lower().startswith(prefix)
-            if not mine or not _listed(s, stored) or not _matches(body, clauses):
-                continue
-            item = {k: body[k] for k in _LISTED_KEYS if k in body}
-            item["tags"] = body.get("tags") or {}
-            items.append(item)
-        return SimResponse(200, {"value": sorted(items, key=lambda i: i["id"].lower())})

@@ -146,8 +146,25 @@ def _build_endpoint(sim: Simulator, parsed: ArmPath, body: Body, old: Body | Non
 
 
 def _render_endpoint(sim: Simulator, body: Body) -> Body:
-    (body.get("properties") or {}).pop("provisioningState", None)  # Traffic Manager has none
+    props = body.get("properties") or {}
+    props.pop("provisioningState", None)  # Traffic Manager has none
+    props["endpointMonitorStatus"] = _probe(sim, props)
     return body
+
+
+def _probe(sim: Simulator, props: Body) -> str:
+    """The endpoint's monitor status as Traffic Manager's probes would find it: an enabled
+    endpoint whose target is an API Management gateway answering its status path is Online, one
+    that does not answer is Degraded; other targets are not probed by the simulator (they stay
+    CheckingEndpoint, the status of an endpoint not probed yet)."""
+    from pros_cli.simulator.providers.gateway_status import gateway_answers
+
+    if props.get("endpointStatus") != "Enabled":
+        return "Disabled"
+    target = str(props.get("target") or "").lower()
+    if not target.endswith(".azure-api.net"):
+        return "CheckingEndpoint"
+    return "Online" if gateway_answers(sim, target) else "Degraded"
 
 
 # ---- profiles ---------------------------------------------------------------------------------
@@ -259,10 +276,17 @@ def _render_profile(sim: Simulator, body: Body) -> Body:
     children = sorted(sim.children_of(body["id"]), key=lambda c: c.get("created", 0))
     props["endpoints"] = [sim.render(c) for c in children]
     enabled = [c for c in children if (c["body"].get("properties") or {}).get("endpointStatus") == "Enabled"]
+    probed = [str((sim.render(c)["properties"]).get("endpointMonitorStatus")) for c in enabled]
     if props.get("profileStatus") == "Disabled":
         status = "Disabled"
+    elif not enabled:
+        status = "Inactive"
+    elif "Online" in probed:
+        # traffic-manager-monitoring.md: the profile stays Online while an endpoint is Online (DNS
+        # still answers with it); it degrades when no endpoint is.
+        status = "Online"
     else:
-        status = "CheckingEndpoints" if enabled else "Inactive"
+        status = "Degraded" if "Degraded" in probed else "CheckingEndpoints"
     props.setdefault("monitorConfig", {})["profileMonitorStatus"] = status
     return {"id": body["id"], "name": body["name"], "type": body["type"], "location": "global",
             "tags": body.get("tags") or {}, "properties": props}
