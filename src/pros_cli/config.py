@@ -5,6 +5,9 @@ regions = ["eastus", "westus"]
 shared_region = "eastus"
 apim_sku = "Developer"
 publisher_email = "platform@contoso.com"
+cache_kind = "managed"   # Azure Managed Redis (default), or "azure-cache-for-redis"
+redis_sku = "Balanced_B0"
+usage_readers = ["00000000-0000-0000-0000-000000000000"]  # Entra object ids that may read usage
 
 [[models]]
 name = "chat"            # deployment name (default: the model name)
@@ -38,9 +41,12 @@ SCALARS: dict[str, type] = {
     "python_version": str,
     "redis_sku": str,
     "redis_capacity": int,
+    "cache_kind": str,
     "custom_domain": str,
     "certificate_secret_id": str,
 }
+# Lists of strings: Microsoft Entra object ids granted read access to the usage ledger.
+STRING_LISTS = ("usage_readers",)
 MODEL_KEYS = {"name": str, "model": str, "version": str, "sku": str, "capacity": int}
 
 
@@ -61,6 +67,10 @@ def load_config(path: Path) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise UsageError(f"{where} must be a list of region names")
             out["regions"] = value
+        elif key in STRING_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{where} must be a list of strings")
+            out[key] = value
         elif key == "models":
             tables = _list_of_tables(where, value)
             out["models"] = tuple(_model(path, i, item) for i, item in enumerate(tables))
@@ -69,7 +79,7 @@ def load_config(path: Path) -> dict[str, Any]:
                 raise UsageError(f"{where} must be a {SCALARS[key].__name__}, not {type(value).__name__}")
             out[key] = value
         else:
-            known = ", ".join(sorted([*SCALARS, "regions", "models"]))
+            known = ", ".join(sorted([*SCALARS, *STRING_LISTS, "regions", "models"]))
             raise UsageError(f"{where}: unknown setting", hint=f"known settings: {known}")
     return out
 

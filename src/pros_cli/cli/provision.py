@@ -73,11 +73,38 @@ def provision(
     python_version: Annotated[
         str | None, typer.Option("--python-version", help="Function App Python version (default 3.11).")
     ] = None,
+    cache_kind: Annotated[
+        str | None,
+        typer.Option(
+            "--cache-kind",
+            metavar="managed|azure-cache-for-redis",
+            help="Redis to deploy: managed (Azure Managed Redis, default) or azure-cache-for-redis "
+            "(the retiring Azure Cache for Redis, for tenants that still have one). Both use Entra ID, "
+            "no access keys.",
+        ),
+    ] = None,
     redis_sku: Annotated[
-        str | None, typer.Option("--redis-sku", help="Azure Cache for Redis SKU (default Standard).")
+        str | None,
+        typer.Option(
+            "--redis-sku",
+            help="Redis SKU for the --cache-kind: a Managed Redis SKU (default Balanced_B0), or "
+            "Basic/Standard/Premium for azure-cache-for-redis (default Standard).",
+        ),
     ] = None,
     redis_capacity: Annotated[
-        int | None, typer.Option("--redis-capacity", help="Redis size: 1 for C1 (default).")
+        int | None,
+        typer.Option(
+            "--redis-capacity", help="Azure Cache for Redis size only: 1 for C1/P1 (default 1)."
+        ),
+    ] = None,
+    usage_reader: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--usage-reader",
+            metavar="OBJECT_ID",
+            help="Microsoft Entra object id to grant read access to the usage ledger in Redis (for "
+            "pros usage); repeat for several.",
+        ),
     ] = None,
     storage_sku: Annotated[
         str | None, typer.Option("--storage-sku", help="SKU of the storage accounts (default Standard_LRS).")
@@ -142,6 +169,7 @@ def provision(
     ] = False,
 ) -> int:
     from pros_cli.azure.clients import resolve_subscription
+    from pros_cli.cache_kinds import AZURE_CACHE, RETIREMENT_NOTE
     from pros_cli.cli import render
     from pros_cli.cli.summary import build_summary, summary_lines
     from pros_cli.config import load_config
@@ -171,8 +199,10 @@ def provision(
         "publisher_name": publisher_name,
         "function_plan": function_plan,
         "python_version": python_version,
+        "cache_kind": cache_kind,
         "redis_sku": redis_sku,
         "redis_capacity": redis_capacity,
+        "usage_readers": usage_reader or None,
         "custom_domain": custom_domain,
         "certificate_secret_id": certificate_secret_id,
     }
@@ -198,6 +228,8 @@ def provision(
             f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the "
             "service's notifications there: pass --publisher-email (or set it in --config)"
         )
+    if spec.cache_kind == AZURE_CACHE:
+        app.ui.warn(RETIREMENT_NOTE)
     resources = build_resources(spec)
     result = converge(
         app,
