@@ -197,7 +197,8 @@ def test_summary_lists_gateways_and_says_traffic_manager_is_dns_only(sim):
     assert "DNS only" in endpoints["global_name"]
     table = run_pros("provision", "--base-name", "demo")
     assert "Traffic Manager answers DNS only" in table.out
-    assert f"Redis:            {s.names.redis()}.eastus.redis.azure.net:10000 (Azure Managed Redis" in table.out
+    host = f"{s.names.redis()}.eastus.redis.azure.net"
+    assert f"Redis:            {host}:10000 (Azure Managed Redis; TLS, Microsoft Entra ID)" in table.out
     for region in ("eastus", "westus"):
         assert f"https://{s.names.apim(region)}.azure-api.net" in table.out
 
