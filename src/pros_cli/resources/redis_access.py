@@ -18,8 +18,10 @@ Data Owner ``+@all allkeys``, Data Contributor ``+@all -@dangerous +cluster|info
 +cluster|slots allkeys``, Data Reader ``+@read +@connection +cluster|info +cluster|nodes
 +cluster|slots allkeys``. The token processor gets Data Contributor: it writes and runs the
 ledger's Lua script (EVAL is @scripting, not @dangerous), but has no FLUSHALL, CONFIG or KEYS.
-Usage readers get Data Reader. Azure runs one access policy operation per cache at a time
-(terraform-provider-azurerm #26085), so the assignments on one cache run one after another.
+Usage readers get Data Reader. Azure Cache for Redis runs one access policy operation per cache
+at a time (terraform-provider-azurerm #26085), so the assignments on one cache run one after
+another; pros does the same on a Managed Redis database, where no source says whether parallel
+assignments are accepted (the few assignments pros makes cost seconds, not minutes, in series).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class AccessAssignment(Resource):
         about to be created again, with a new identity) is replaced too."""
         diffs: list[FieldDiff] = []
         have_policy = get_path(current, self.policy_path)
-        if str(have_policy or "") != self.policy:
+        if str(have_policy or "").lower() != self.policy.lower():
             diffs.append(FieldDiff(self.policy_path, have_policy, self.policy, True))
         have = str(get_path(current, self.object_id_path) or "")
         want = self.object_id()
