@@ -188,7 +188,8 @@ class EngineHarness:
         plan = self.plan(resources, adopt=adopt)
         assert not plan.errors, plan.errors
         lines: list[str] = []
-        echo = Echo(write=lambda line: lines.append(line[len("Executing: ") :]))
+        prefix = "Executing: "  # the echo also writes notes ("  note: ...") on lines of their own
+        echo = Echo(write=lambda line: lines.append(line[len(prefix) :]) if line.startswith(prefix) else None)
         applier = Applier(
             clients=self.clients,
             state=state,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+import subprocess
 
-from pros_cli.echo import AzCommand, Echo, Secret, az, az_rest, tags_args
+from pros_cli.echo import AzCommand, Echo, JsonSubst, Secret, Subst, az, az_rest, tags_args
 from pros_cli.resources.base import FieldDiff
 from pros_cli.resources.graph import build_resources
 from tests.conftest import make_spec, run_pros
@@ -60,6 +62,40 @@ def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path)
     assert 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"' in text
     assert text.index("PROS_KEY=") < text.index("az group create")
     assert "az group show" not in text
+
+
+def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    note = "by hand: az redisenterprise create (an az extension)"
+    first = AzCommand(az_rest("PUT", "/subscriptions/s/x/a", "2025-07-01", {"a": 1}).args, note=note)
+    second = AzCommand(az_rest("PUT", "/subscriptions/s/x/b", "2025-07-01", {"b": 2}).args, note=note)
+    echo([first, second])
+    assert written == [f"Executing: {first.render()}", f"  note: {note}", f"Executing: {second.render()}"]
+    lines = script.read_text().splitlines()
+    assert lines[-4:] == [f"# {note}", first.render(), f"# {note}", second.render()]
+
+
+def test_json_with_substitutions_is_one_argument_the_shell_completes():
+    lookup = Subst(
+        az("functionapp", "show", "-g", "rg", "-n", "func-1", read_only=True), "identity.principalId"
+    )
+    body = {"properties": {"user": {"objectId": "@ID@"}, "note": 'say "$HOME" `x` \\ done'}}
+    cmd = az("rest", "--method", "put", "--url", "https://x", "--body", JsonSubst(body, (("@ID@", lookup),)))
+    line = cmd.render()
+    args = shlex.split(line)
+    assert len(args) == 8 and "$(az functionapp show" in args[-1]
+    # What bash passes to az once the lookup has run (az stubbed to print an object id):
+    shown = subprocess.run(
+        ["bash", "-c", f'az() {{ echo 1111-2222; }}; set -- {line.split(" --body ", 1)[1]}; printf %s "$1"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(shown) == {
+        "properties": {"user": {"objectId": "1111-2222"}, "note": body["properties"]["note"]}
+    }
 
 
 def test_quiet_echo_prints_nothing_but_still_scripts(tmp_path):

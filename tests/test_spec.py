@@ -151,3 +151,44 @@ def test_spec_round_trips_to_state_without_secrets():
     assert data["models"][0]["model"] == "gpt-4o"
     assert find_secrets(data) == []
     assert list(itertools.islice(data, 1)) == ["base_name"]
+
+
+def test_cache_kind_defaults_and_per_kind_skus():
+    managed = build_spec(base_name="demo", subscription_id=SUB)
+    assert (managed.cache_kind, managed.redis_sku, managed.redis_capacity) == ("managed", "Balanced_B0", None)
+    bigger = build_spec(base_name="demo", subscription_id=SUB, redis_sku="MemoryOptimized_M10")
+    assert bigger.redis_sku == "MemoryOptimized_M10"
+    acr = build_spec(base_name="demo", subscription_id=SUB, cache_kind="azure-cache-for-redis")
+    assert (acr.redis_sku, acr.redis_capacity) == ("Standard", 1)
+    premium = build_spec(
+        base_name="demo", subscription_id=SUB, cache_kind="azure-cache-for-redis", redis_sku="Premium",
+        redis_capacity=5,
+    )
+    assert (premium.redis_sku, premium.redis_capacity) == ("Premium", 5)
+    assert acr.to_state()["cache_kind"] == "azure-cache-for-redis"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"redis_sku": "Standard"}, "pass --cache-kind azure-cache-for-redis"),
+        ({"redis_sku": "Enterprise_E10"}, "FlashOptimized_{A250"),  # Enterprise tiers retire in 2027
+        ({"redis_capacity": 1}, "--redis-capacity applies to Azure Cache for Redis only"),
+        ({"cache_kind": "Managed"}, "unknown cache kind"),
+        ({"cache_kind": "azure-cache-for-redis", "redis_sku": "Balanced_B0"}, "drop --cache-kind"),
+        ({"cache_kind": "azure-cache-for-redis", "redis_capacity": 7}, "0 to 6"),
+        ({"cache_kind": "azure-cache-for-redis", "redis_sku": "Premium", "redis_capacity": 0}, "1 to 5"),
+        ({"usage_readers": ["not-a-guid"]}, "invalid --usage-reader 'not-a-guid'"),
+    ],
+)
+def test_cache_settings_are_validated_per_kind(kwargs, needle):
+    with pytest.raises(UsageError) as err:
+        build_spec(base_name="demo", subscription_id=SUB, **kwargs)
+    assert needle in err.value.message + (err.value.hint or "")
+
+
+def test_usage_readers_are_lowercased_and_listed_once():
+    oid = "6497C918-11AD-41E7-BF0F-7C518A87D0B0"
+    s = build_spec(base_name="demo", subscription_id=SUB, usage_readers=[oid, oid.lower()])
+    assert s.usage_readers == (oid.lower(),)
+    assert s.to_state()["usage_readers"] == [oid.lower()]

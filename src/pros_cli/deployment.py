@@ -61,7 +61,13 @@ def spec_from(
     )
     # Record what the defaults resolved to, so a later change of the region order or of the
     # default models never moves the deployment silently.
-    for name, value in (("shared_region", spec.shared_region), ("models", spec.models)):
+    resolved = (
+        ("shared_region", spec.shared_region),
+        ("models", spec.models),
+        ("redis_sku", spec.redis_sku),
+        ("redis_capacity", spec.redis_capacity),
+    )
+    for name, value in resolved:
         if effective[name] is None:
             effective.values[name] = Resolved(value, effective.source(name))
     return spec

@@ -50,7 +50,25 @@ class Subst:
         return f'"$({shown.render()})"'
 
 
-Arg = str | Secret | Subst
+@dataclass(frozen=True)
+class JsonSubst:
+    """A JSON argument (an ``az rest --body``) holding values another az command prints when the
+    line runs: each ``placeholder`` string inside ``data`` becomes ``$(az ... --query Q)``. Rendered
+    in double quotes, so the shell fills the values in and az still receives one JSON argument."""
+
+    data: dict
+    substs: tuple[tuple[str, Subst], ...]
+
+    def render(self) -> str:
+        text = json.dumps(self.data, separators=(",", ":"), sort_keys=True)
+        for char in ("\\", '"', "$", "`"):
+            text = text.replace(char, "\\" + char)
+        for placeholder, subst in self.substs:
+            text = text.replace(placeholder, subst.render()[1:-1])  # "$(...)" without its quotes
+        return f'"{text}"'
+
+
+Arg = str | Secret | Subst | JsonSubst
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class Echo:
     script_path: Path | None = None
     lines: list[str] = field(default_factory=list)
     _secret_sources: dict[str, str] = field(default_factory=dict)
+    _notes_shown: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, commands: Sequence[AzCommand] | AzCommand) -> None:
@@ -119,12 +138,17 @@ class Echo:
                     continue
                 line = cmd.render()
                 if not cmd.read_only:
+                    if cmd.note:
+                        self.lines.append(f"# {cmd.note}")
                     self.lines.append(line)
                     for secret in cmd.secrets:
                         if secret.source:
                             self._secret_sources.setdefault(secret.var, secret.source)
                 if not self.quiet:
                     self.write(f"Executing: {line}")
+                    if cmd.note and cmd.note not in self._notes_shown:  # each note once per run
+                        self._notes_shown.add(cmd.note)
+                        self.write(f"  note: {cmd.note}")
             if self.script_path is not None:
                 self._write_script()
 

@@ -118,8 +118,35 @@ SETTINGS: tuple[SettingDef, ...] = (
         "place; tear the deployment down and provision it again with the other plan",
     ),
     _s("python_version", "3.11", "Function App Python version."),
-    _s("redis_sku", "Standard", "Azure Cache for Redis SKU."),
-    _i("redis_capacity", 1, "Redis size: 1 for C1."),
+    _s(
+        "cache_kind",
+        "managed",
+        "Redis to deploy: managed (Azure Managed Redis) or azure-cache-for-redis (the retiring Azure Cache "
+        "for Redis, for tenants that still have one). Both use Entra ID, no access keys.",
+        metavar="managed|azure-cache-for-redis",
+        immutable=True,
+        immutable_hint="the usage ledger lives in the cache: switching kinds would leave it behind in the "
+        "old cache; tear the deployment down (after exporting usage with pros usage export) and provision "
+        "it again with the other kind",
+    ),
+    _s(
+        "redis_sku",
+        None,
+        "Redis SKU for the cache kind: a Managed Redis SKU (default Balanced_B0), or Basic/Standard/Premium "
+        "for azure-cache-for-redis (default Standard).",
+    ),
+    SettingDef(
+        "redis_capacity", "int", None, "Azure Cache for Redis size only: 1 for C1/P1 (default 1)."
+    ),
+    SettingDef(
+        "usage_readers",
+        "strs",
+        (),
+        "Microsoft Entra object id granted read access to the usage ledger in Redis (for pros usage); "
+        "repeat for several.",
+        flags=("--usage-reader",),
+        metavar="OBJECT_ID",
+    ),
     _s(
         "custom_domain",
         None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pros_cli import regions as region_table
+from pros_cli.cache_kinds import AZURE_CACHE_SKUS, MANAGED, resolve_cache, validate_object_ids
 from pros_cli.errors import UsageError
 
 BASE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
@@ -111,7 +112,7 @@ def name_suffix(subscription_id: str, base_name: str) -> str:
 
 APIM_SKUS = ("Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2")
 FUNCTION_PLANS = ("flex", "consumption")
-REDIS_SKUS = {"Basic": "C", "Standard": "C", "Premium": "P"}
+REDIS_SKUS = AZURE_CACHE_SKUS  # Azure Cache for Redis; Managed Redis SKUs: pros_cli.cache_kinds
 MODEL_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged")
 PYTHON_VERSIONS = ("3.11", "3.12")
 HOST_RE = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -296,11 +297,13 @@ class Spec:
     publisher_name: str = "pros"
     function_plan: str = "flex"
     python_version: str = "3.11"
-    redis_sku: str = "Standard"
-    redis_capacity: int = 1
+    redis_sku: str = "Balanced_B0"
+    redis_capacity: int | None = None  # Azure Cache for Redis only (C0-C6, P1-P5)
     custom_domain: str | None = None
     certificate_secret_id: str | None = None
     restore_soft_deleted: bool = False
+    cache_kind: str = MANAGED  # or "azure-cache-for-redis" (pros_cli.cache_kinds)
+    usage_readers: tuple[str, ...] = ()  # Entra object ids granted read access for `pros usage`
 
     @property
     def primary_region(self) -> str:
@@ -330,6 +333,8 @@ class Spec:
             "redis_capacity": self.redis_capacity,
             "custom_domain": self.custom_domain,
             "certificate_secret_id": self.certificate_secret_id,
+            "cache_kind": self.cache_kind,
+            "usage_readers": list(self.usage_readers),
         }
 
 
@@ -347,11 +352,13 @@ def build_spec(
     publisher_name: str = "pros",
     function_plan: str = "flex",
     python_version: str = "3.11",
-    redis_sku: str = "Standard",
-    redis_capacity: int = 1,
+    redis_sku: str | None = None,
+    redis_capacity: int | None = None,
     custom_domain: str | None = None,
     certificate_secret_id: str | None = None,
     restore_soft_deleted: bool = False,
+    cache_kind: str = MANAGED,
+    usage_readers: list[str] | tuple[str, ...] = (),
 ) -> Spec:
     """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
@@ -370,15 +377,14 @@ def build_spec(
     _choice("API Management SKU", apim_sku, APIM_SKUS)
     _choice("Function plan", function_plan, FUNCTION_PLANS)
     _choice("Python version", python_version, PYTHON_VERSIONS)
-    _choice("Redis SKU", redis_sku, tuple(REDIS_SKUS))
+    cache_kind, redis_sku, redis_capacity = resolve_cache(cache_kind, redis_sku, redis_capacity)
+    readers = validate_object_ids(list(usage_readers))
     if not 1 <= apim_capacity <= 12:
         raise UsageError(f"invalid API Management capacity {apim_capacity}: 1 to 12 units")
     if apim_sku == "Developer" and apim_capacity != 1:
         raise UsageError(
             "the Developer SKU of API Management has exactly 1 unit", hint="drop --apim-capacity"
         )
-    if not 0 <= redis_capacity <= 6:
-        raise UsageError(f"invalid Redis capacity {redis_capacity}: 0 to 6 (C0-C6, P1-P5)")
     if not EMAIL_RE.match(publisher_email or ""):
         raise UsageError(
             f"invalid publisher email {publisher_email!r}", hint="pass --publisher-email you@example.com"
@@ -428,6 +434,8 @@ def build_spec(
         custom_domain=custom_domain,
         certificate_secret_id=certificate_secret_id,
         restore_soft_deleted=restore_soft_deleted,
+        cache_kind=cache_kind,
+        usage_readers=readers,
     )
 
 

@@ -186,11 +186,19 @@ def test_summary_lists_gateways_and_says_traffic_manager_is_dns_only(sim):
     }
     assert endpoints["openai_endpoints"]["westus"] == f"https://{s.names.openai('westus')}.openai.azure.com/"
     assert endpoints["eventgrid_endpoint"].endswith("/api/events")
-    assert endpoints["redis"] == {"host": f"{s.names.redis()}.redis.cache.windows.net", "port": 6380}
+    assert endpoints["redis"] == {
+        "host": f"{s.names.redis()}.eastus.redis.azure.net",
+        "port": 10000,
+        "cache_kind": "managed",
+        "product": "Azure Managed Redis",
+        "auth": "entra",
+    }
     assert endpoints["custom_domain"] is None
     assert "DNS only" in endpoints["global_name"]
     table = run_pros("provision", "--base-name", "demo")
     assert "Traffic Manager answers DNS only" in table.out
+    host = f"{s.names.redis()}.eastus.redis.azure.net"
+    assert f"Redis:            {host}:10000 (Azure Managed Redis; TLS, Microsoft Entra ID)" in table.out
     for region in ("eastus", "westus"):
         assert f"https://{s.names.apim(region)}.azure-api.net" in table.out
 
@@ -202,16 +210,16 @@ def test_no_secret_reaches_output_state_or_script(sim, isolated, no_secret_leaks
     )
     assert run.code == 0, run.err
     assert_no_secrets(run.out, run.err, script.read_text(), state_file().read_text())
-    # The Redis key was set on the token processor, as a shell variable in the echo.
-    assert any('"REDIS_KEY=${PROS_REDIS_KEY}"' in line for line in run.echoed)
-    assert 'PROS_REDIS_KEY="$(az redis list-keys' in script.read_text()
+    # No key anywhere in the default path: Redis takes the token processor's Entra identity.
+    assert "list-keys" not in script.read_text() and "REDIS_KEY" not in run.err
+    assert not [e for e in sim.log_entries() if e["path"].lower().endswith("/listkeys")]
     sim.reload()
-    settings = next(
+    app = next(
         r["body"]
         for r in sim.db["resources"].values()
         if r["body"]["name"] == spec().names.token_function_app()
     )
-    assert SECRET_MARKER in json.dumps(settings)  # the secret did reach Azure
+    assert SECRET_MARKER not in json.dumps(app)
 
 
 def test_models_and_skus_from_options_and_config_file(sim, isolated):

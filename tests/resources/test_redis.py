@@ -1,4 +1,5 @@
-"""Azure Cache for Redis: TLS only, converges once, drift is patched, and its key never leaks."""
+"""Azure Cache for Redis (--cache-kind azure-cache-for-redis): TLS only, Entra ID on and access keys
+off, converges once, drift is patched, and the key its create response carries never leaks."""
 
 from __future__ import annotations
 
@@ -33,16 +34,23 @@ def graph(spec: Any) -> list[Resource]:
     ]
 
 
+ACR = "azure-cache-for-redis"
+
+
+def acr_spec(**overrides: Any) -> Any:
+    return make_spec(regions=["eastus", "westus"], shared_region="westus", cache_kind=ACR, **overrides)
+
+
 @pytest.fixture
 def spec() -> Any:
-    return make_spec(regions=["eastus", "westus"], shared_region="westus")
+    return acr_spec()
 
 
 def cache(engine: Any, spec: Any) -> dict[str, Any]:
     return engine.clients.redis.redis.get(spec.resource_group, spec.names.redis(), cls=raw_json)
 
 
-def test_converge_creates_a_tls_only_standard_c1_cache(engine, spec):
+def test_converge_creates_a_tls_only_standard_c1_cache_with_entra_and_no_keys(engine, spec):
     result = engine.converge(graph(spec))
     assert not result.report.failed
     body = cache(engine, spec)
@@ -51,9 +59,12 @@ def test_converge_creates_a_tls_only_standard_c1_cache(engine, spec):
     assert props["sku"] == {"name": "Standard", "family": "C", "capacity": 1}
     assert props["enableNonSslPort"] is False
     assert props["minimumTlsVersion"] == "1.2"
+    assert props["disableAccessKeyAuthentication"] is True
+    assert props["redisConfiguration"]["aad-enabled"] == "true"
     assert result.report.outputs["redis"] == {
         "host_name": f"{spec.names.redis()}.redis.cache.windows.net",
-        "ssl_port": 6380,
+        "port": 6380,
+        "cache_kind": ACR,
     }
 
 
@@ -66,7 +77,7 @@ def test_second_converge_makes_no_writes(engine, spec):
 
 
 def test_premium_uses_the_p_family():
-    r = RedisCache(make_spec(redis_sku="Premium", redis_capacity=2), key="redis")
+    r = RedisCache(acr_spec(redis_sku="Premium", redis_capacity=2), key="redis")
     assert r.desired()["properties"]["sku"] == {"name": "Premium", "family": "P", "capacity": 2}
     assert "--vm-size p2" in r.az_create()[0].render()
 
@@ -76,7 +87,12 @@ def test_drift_is_patched_back(engine, spec):
     redis = engine.clients.redis.redis
     drift = {
         "tags": {"owner": "ops", "pros-deployment": "demo"},
-        "properties": {"enableNonSslPort": True, "minimumTlsVersion": "1.0"},
+        "properties": {
+            "enableNonSslPort": True,
+            "minimumTlsVersion": "1.0",
+            "disableAccessKeyAuthentication": False,
+            "redisConfiguration": {"aad-enabled": "false"},
+        },
     }
     redis.begin_update(spec.resource_group, spec.names.redis(), drift).result()
     engine.sim.reset_log()
@@ -86,11 +102,16 @@ def test_drift_is_patched_back(engine, spec):
     assert {d.path for d in change.diffs} == {
         "properties.enableNonSslPort",
         "properties.minimumTlsVersion",
+        "properties.disableAccessKeyAuthentication",
+        "properties.redisConfiguration.aad-enabled",
         "tags.managed-by",
     }
     assert [e["method"] for e in engine.sim.writes()] == ["PATCH"]
     props = cache(engine, spec)["properties"]
     assert props["enableNonSslPort"] is False and props["minimumTlsVersion"] == "1.2"
+    assert props["disableAccessKeyAuthentication"] is True
+    assert props["redisConfiguration"]["aad-enabled"] == "true"
+    assert props["redisConfiguration"]["maxclients"] == "1000"  # the PATCH merged, it did not replace
     assert cache(engine, spec)["tags"] == {**spec.tags(), "owner": "ops"}
     assert result.echoed == [
         az(
@@ -103,6 +124,8 @@ def test_drift_is_patched_back(engine, spec):
             "--set",
             "enableNonSslPort=false",
             "minimumTlsVersion=1.2",
+            "disableAccessKeyAuthentication=true",
+            "redisConfiguration.aad-enabled=true",
             "tags.managed-by=pros",
             "tags.owner=ops",
             "tags.pros-deployment=demo",
@@ -112,7 +135,7 @@ def test_drift_is_patched_back(engine, spec):
 
 def test_capacity_change_scales_in_place(engine, spec):
     engine.converge(graph(spec))
-    bigger = make_spec(regions=["eastus", "westus"], shared_region="westus", redis_capacity=2)
+    bigger = acr_spec(redis_capacity=2)
     result = engine.converge(graph(bigger))
     assert [d.path for d in result.plan.by_key()["redis"].diffs] == ["properties.sku.capacity"]
     assert cache(engine, spec)["properties"]["sku"] == {"name": "Standard", "family": "C", "capacity": 2}
@@ -133,7 +156,7 @@ def test_the_access_key_never_reaches_state_echo_or_outputs(engine, spec):
     runs = [engine.converge(graph(spec), no_wait=True)]
     texts = [engine.state_path.read_text(), recorded_token()]
     runs.append(engine.converge(graph(spec)))
-    scaled = make_spec(regions=["eastus", "westus"], shared_region="westus", redis_capacity=2)
+    scaled = acr_spec(redis_capacity=2)
     runs.append(engine.converge(graph(scaled), no_wait=True))  # an update: PATCH, keys in the answer
     assert runs[-1].plan.by_key()["redis"].action == "update"
     texts += [engine.state_path.read_text(), recorded_token()]
@@ -141,8 +164,9 @@ def test_the_access_key_never_reaches_state_echo_or_outputs(engine, spec):
     texts.append(engine.state_path.read_text())
     for run in runs:
         texts += [*run.echoed, json.dumps(run.report.outputs)]
-    key = RedisCache(spec, key="redis").primary_key(engine.clients)
-    assert key.startswith(SECRET_MARKER)
+    assert not [e for e in engine.sim.log_entries() if e["path"].lower().endswith("/listkeys")]
+    keys = engine.clients.redis.redis.list_keys(spec.resource_group, spec.names.redis(), cls=raw_json)
+    assert keys["primaryKey"].startswith(SECRET_MARKER)  # the cache has keys; pros never asked for one
     assert not [t for t in texts if SECRET_MARKER in t]
 
 
@@ -163,20 +187,6 @@ def test_the_raw_create_token_does_hold_the_key(spec):
     assert body["properties"]["provisioningState"] == "Succeeded"
     assert "accessKeys" not in body["properties"]
     assert [e["method"] for e in sim.writes()] == ["PUT", "PUT"]  # the group and the cache, once
-
-
-def test_primary_key_is_echoed_as_a_variable_filled_by_az(engine, spec):
-    engine.converge(graph(spec))
-    r = RedisCache(spec, key="redis")
-    keys = engine.clients.redis.redis.list_keys(spec.resource_group, spec.names.redis(), cls=raw_json)
-    assert r.primary_key(engine.clients) == keys["primaryKey"]
-    secret = r.primary_key_secret(prefix="REDIS_KEY=")
-    line = az("functionapp", "config", "appsettings", "set", "--settings", secret).render()
-    assert line.endswith('"REDIS_KEY=${PROS_REDIS_KEY}"') and keys["primaryKey"] not in line
-    assert secret.source == (
-        f"az redis list-keys --resource-group {spec.resource_group} --name {spec.names.redis()} "
-        "--query primaryKey --output tsv"
-    )
 
 
 def test_a_taken_name_fails_the_plan_before_any_write(engine, spec):
@@ -207,9 +217,91 @@ def test_az_lines_parse(engine, spec, az_parser):
             "sku": {"name": "Standard", "family": "C", "capacity": 3},
         },
     }
-    premium = RedisCache(make_spec(redis_sku="Premium", redis_capacity=1), key="redis")
+    premium = RedisCache(acr_spec(redis_sku="Premium", redis_capacity=1), key="redis")
     lines = [*created.echoed, *[c.render() for c in r.az_update(drifted, r.diff(drifted))]]
     lines += [c.render() for c in [*r.az_delete(), r.az_read(), *premium.az_create()]]
-    lines.append(r.primary_key_command())
-    assert any(line.startswith("az redis create ") for line in created.echoed)
+    create = next(line for line in created.echoed if line.startswith("az redis create "))
+    assert "--disable-access-keys true" in create
+    assert """--redis-configuration '{"aad-enabled":"true"}'""" in create
+    assert az_parser.failures(lines) == []
+
+
+# ---- access policy assignments (Entra ID data access) ------------------------------------------
+READER = "6497c918-11ad-41e7-bf0f-7c518a87d0b0"
+
+
+def access_graph(spec: Any, readers: tuple[str, ...] = ()) -> list[Resource]:
+    from pros_cli.resources.redis_access import (
+        PROCESSOR_POLICY,
+        READER_POLICY,
+        Grantee,
+        RedisAccessPolicyAssignment,
+    )
+    from tests.resources.test_rbac import IdentityAccount
+
+    rg, cache = graph(spec)
+    app = IdentityAccount(
+        spec,
+        key="app",
+        name=spec.names.storage_account("westus"),
+        region="westus",
+        depends_on=("resource-group",),
+        parent="resource-group",
+    )
+    grants = [
+        RedisAccessPolicyAssignment(
+            spec,
+            key="redis/access/processor",
+            scope=cache,
+            policy=PROCESSOR_POLICY,
+            grantee=Grantee.identity_of(app, label="the processor", alias="pros-token-processor"),
+        )
+    ]
+    grants += [
+        RedisAccessPolicyAssignment(
+            spec,
+            key=f"redis/access/reader/{oid}",
+            scope=cache,
+            policy=READER_POLICY,
+            grantee=Grantee.user(oid),
+        )
+        for oid in readers
+    ]
+    return [rg, cache, app, *grants]
+
+
+def test_processor_and_readers_get_data_access_policies(engine, spec):
+    resources = access_graph(spec, readers=(READER,))
+    result = engine.converge(resources)
+    assert not result.report.failed, result.report.failed
+    app = resources[2]
+    principal = engine.sim.get_resource(app.arm_id())["body"]["identity"]["principalId"]
+    bodies = {r.key: engine.sim.get_resource(r.arm_id())["body"]["properties"] for r in resources[3:]}
+    assert bodies["redis/access/processor"] == {
+        "accessPolicyName": "Data Contributor",
+        "objectId": principal,
+        "objectIdAlias": "pros-token-processor",
+        "provisioningState": "Succeeded",
+    }
+    assert bodies[f"redis/access/reader/{READER}"]["accessPolicyName"] == "Data Reader"
+    assert bodies[f"redis/access/reader/{READER}"]["objectId"] == READER
+    # One access policy operation per cache at a time: the assignments share a serial group.
+    assert resources[3].serial_group == resources[4].serial_group
+    engine.sim.reset_log()
+    again = engine.converge(access_graph(spec, readers=(READER,)))
+    assert engine.sim.writes() == []
+    assert {c.action for c in again.plan.changes} == {"no-op"}
+
+
+def test_access_az_lines_parse_before_and_after_the_identity_exists(engine, spec, az_parser):
+    resources = access_graph(spec, readers=(READER,))
+    dry = [c.render() for r in resources[3:] for c in r.az_create()]
+    assert '--object-id "$(az storage account show' in dry[0]  # the identity does not exist yet
+    created = engine.converge(resources)
+    lines = [
+        *dry,
+        *created.echoed,
+        *[c.render() for r in resources[3:] for c in (*r.az_delete(), r.az_read())],
+    ]
+    assert sum(line.startswith("az redis access-policy-assignment create ") for line in created.echoed) == 2
     assert az_parser.failures(lines) == []

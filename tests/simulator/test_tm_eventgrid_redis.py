@@ -416,6 +416,7 @@ def test_redis_shapes(memsim, redis):
         "properties.redisConfiguration",
         "properties.publicNetworkAccess",
         "properties.linkedServers",
+        "properties.disableAccessKeyAuthentication",  # in the 2024-11-01 spec, default false
     )
     must = (
         "id",
@@ -443,7 +444,11 @@ def test_redis_shapes(memsim, redis):
     assert_shape(
         redis.get(RG, "plain", cls=raw_json),
         REDIS + "RedisCacheGet.json",
-        allow_extra=("properties.redisConfiguration", "properties.minimumTlsVersion"),
+        allow_extra=(
+            "properties.redisConfiguration",
+            "properties.minimumTlsVersion",
+            "properties.disableAccessKeyAuthentication",
+        ),
         must_have=("properties.hostName", "properties.provisioningState", "properties.sslPort"),
     )
     assert_shape(

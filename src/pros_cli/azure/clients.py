@@ -27,6 +27,7 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "trafficmanager": ("azure.mgmt.trafficmanager", "TrafficManagerManagementClient"),
     "eventgrid": ("azure.mgmt.eventgrid", "EventGridManagementClient"),
     "redis": ("azure.mgmt.redis", "RedisManagementClient"),
+    "redisenterprise": ("azure.mgmt.redisenterprise", "RedisEnterpriseManagementClient"),
     "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
 }
 

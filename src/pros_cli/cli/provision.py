@@ -85,6 +85,7 @@ def provision(
         ),
     ] = False,
 ) -> int:
+    from pros_cli.cache_kinds import AZURE_CACHE, RETIREMENT_NOTE
     from pros_cli.cli import render
     from pros_cli.cli.summary import build_summary, summary_lines
     from pros_cli.config import load_config
@@ -131,6 +132,8 @@ def provision(
         ),
     )
     spec = result.target.spec
+    if spec.cache_kind == AZURE_CACHE:
+        app.ui.warn(RETIREMENT_NOTE)
     if result.target.settings.source("publisher_email") == "default":
         app.ui.info(
             f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the "

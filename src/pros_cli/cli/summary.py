@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pros_cli.resources import graph
+from pros_cli.cache_kinds import MANAGED
+from pros_cli.resources import graph, redis, redis_enterprise
 from pros_cli.spec import Spec
 
 DNS_ONLY = (
@@ -35,10 +36,7 @@ def build_summary(spec: Spec, outputs: dict[str, dict[str, Any]]) -> dict[str, A
             for r in spec.regions
         },
         "eventgrid_endpoint": out(graph.TOPIC_KEY, "endpoint"),
-        "redis": {
-            "host": out(graph.REDIS_KEY, "host_name", f"{spec.names.redis()}.redis.cache.windows.net"),
-            "port": out(graph.REDIS_KEY, "ssl_port", 6380),
-        },
+        "redis": redis_summary(spec, outputs.get(graph.REDIS_KEY) or {}),
     }
     if spec.custom_domain:
         summary["custom_domain"] = {
@@ -56,6 +54,23 @@ def build_summary(spec: Spec, outputs: dict[str, dict[str, Any]]) -> dict[str, A
     return summary
 
 
+def redis_summary(spec: Spec, recorded: dict[str, Any]) -> dict[str, Any]:
+    """Where the usage ledger lives: TLS and Microsoft Entra ID (no key), either kind of Redis."""
+    if spec.cache_kind == MANAGED:
+        host = redis_enterprise.host_name(spec.names.redis(), spec.shared_region)
+        port, product = redis_enterprise.PORT, "Azure Managed Redis"
+    else:
+        host = f"{spec.names.redis()}.redis.cache.windows.net"
+        port, product = redis.SSL_PORT, "Azure Cache for Redis"
+    return {
+        "host": recorded.get("host_name") or host,
+        "port": recorded.get("port") or port,
+        "cache_kind": spec.cache_kind,
+        "product": product,
+        "auth": "entra",
+    }
+
+
 def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = ["Gateways:"]
     lines += [f"  {region:<14} {url}" for region, url in summary["gateways"].items()]
@@ -64,7 +79,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines += [f"  {region:<14} {url}" for region, url in summary["openai_endpoints"].items()]
     if summary["eventgrid_endpoint"]:
         lines.append(f"Event Grid topic: {summary['eventgrid_endpoint']}")
-    lines.append(f"Redis:            {summary['redis']['host']}:{summary['redis']['port']} (TLS)")
+    cache = summary["redis"]
+    lines.append(
+        f"Redis:            {cache['host']}:{cache['port']} ({cache['product']}; TLS, Microsoft Entra ID)"
+    )
     if summary["custom_domain"]:
         record = summary["custom_domain"]["dns_record"]
         lines.append(f"Custom domain:    {summary['custom_domain']['url']}")

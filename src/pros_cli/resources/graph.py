@@ -4,8 +4,11 @@ Listed dependencies first. Keys are stable: the state file records resources by 
 
 Per region: storage account, OpenAI account and its model deployments, Function App (plan,
 package container, app, settings naming the OpenAI endpoint and deployments), API Management,
-Traffic Manager endpoint. Shared (``spec.shared_region``): Event Grid topic, Redis, the token
-processor Function App (its settings carry the Redis connection), the Traffic Manager profile.
+Traffic Manager endpoint. Shared (``spec.shared_region``): Event Grid topic, Redis (by default
+Azure Managed Redis: cluster and ``default`` database; or Azure Cache for Redis), the token
+processor Function App, the Traffic Manager profile. Redis takes Microsoft Entra ID only: the
+token processor's identity and each ``--usage-reader`` get an access policy assignment, and the
+processor's settings carry host, port, TLS and ``REDIS_AUTH=entra``, never a key.
 Role assignments (least privilege, never Contributor): every APIM identity may call every
 OpenAI account and publish to the topic; each Function App may call its region's OpenAI account
 and owns the blobs of its own storage account. With a custom domain: the operator's Key Vault
@@ -16,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pros_cli.cache_kinds import MANAGED
 from pros_cli.resources import functions
 from pros_cli.resources.apim import ApiManagementService, ApimCustomDomain, KeyVaultRef
 from pros_cli.resources.base import Resource
 from pros_cli.resources.eventgrid import EventGridTopic
-from pros_cli.resources.functions import SecretSetting
 from pros_cli.resources.openai import ModelDeployment, OpenAIAccount
 from pros_cli.resources.rbac import (
     COGNITIVE_SERVICES_OPENAI_USER,
@@ -31,6 +34,19 @@ from pros_cli.resources.rbac import (
     Scope,
 )
 from pros_cli.resources.redis import SSL_PORT, RedisCache
+from pros_cli.resources.redis_access import (
+    PROCESSOR_POLICY,
+    READER_POLICY,
+    AccessAssignment,
+    Grantee,
+    RedisAccessPolicyAssignment,
+)
+from pros_cli.resources.redis_enterprise import (
+    PORT,
+    ManagedRedisAccessPolicyAssignment,
+    ManagedRedisCluster,
+    ManagedRedisDatabase,
+)
 from pros_cli.resources.resource_group import ResourceGroup
 from pros_cli.resources.storage import StorageAccount
 from pros_cli.resources.traffic_manager import TrafficManagerEndpoint, TrafficManagerProfile
@@ -39,10 +55,15 @@ from pros_cli.spec import Spec
 RG_KEY = "resource-group"
 TOKEN = "token"
 TOPIC_KEY = "eventgrid-topic"
-REDIS_KEY = "redis"
+REDIS_KEY = "redis"  # the cache (Azure Cache for Redis) or cluster (Managed Redis); `pros usage` reads it
+REDIS_DATABASE_KEY = "redis/database"  # Managed Redis only
+REDIS_PROCESSOR_ACCESS_KEY = "redis/access/processor"
 TM_KEY = "traffic-manager"
 KEYVAULT_KEY = "keyvault"
-REDIS_KEY_VAR = "PROS_REDIS_KEY"
+
+
+def redis_reader_access_key(object_id: str) -> str:
+    return f"redis/access/reader/{object_id.lower()}"
 
 
 def storage_key(suffix: str) -> str:
@@ -86,9 +107,9 @@ def build_resources(spec: Spec) -> list[Resource]:
         out += [account, *deployments[region]]
 
     topic = EventGridTopic(spec, key=TOPIC_KEY, **below_rg)
-    redis = RedisCache(spec, key=REDIS_KEY, **below_rg)
+    cache, access_scope, host, port = redis_cache(spec, below_rg)
     profile = TrafficManagerProfile(spec, key=TM_KEY, **below_rg)
-    out += [topic, redis, profile]
+    out += [topic, *dict.fromkeys((cache, access_scope)), profile]
 
     storages: dict[str, StorageAccount] = {}
     for region in spec.regions:
@@ -113,16 +134,20 @@ def build_resources(spec: Spec) -> list[Resource]:
         )
         apps[region] = _app(stack)
         out += stack
+    # The processor's Redis settings wait for its access: once they are there, its identity gets in.
     token_stack = functions.function_stack(
         spec,
         rg_key=RG_KEY,
         storage_key=storage_key(TOKEN),
         region=None,
-        settings=redis_settings(redis),
-        settings_depends_on=(redis.key,),
+        settings=redis_settings(host, port),
+        settings_depends_on=(access_scope.key, REDIS_PROCESSOR_ACCESS_KEY),
     )
     apps[TOKEN] = _app(token_stack)
-    out += token_stack
+    token_settings = [r for r in token_stack if isinstance(r, functions.AppSettings)]
+    out += [r for r in token_stack if r not in token_settings]
+    out += redis_access(spec, access_scope, apps[TOKEN])
+    out += token_settings
 
     for region in spec.regions:
         out.append(
@@ -173,15 +198,44 @@ def openai_settings(account: OpenAIAccount, deployments: list[ModelDeployment]) 
     }
 
 
-def redis_settings(redis: RedisCache) -> dict[str, str | SecretSetting]:
-    """The token processor's Redis connection: TLS only (port 6380); the key is a secret."""
+def redis_cache(spec: Spec, below_rg: dict[str, Any]) -> tuple[Resource, Resource, str, int]:
+    """The cache node (graph key ``redis``), the node access assignments hang on (the Managed Redis
+    database, or the Azure Cache for Redis cache itself), and the TLS host and port clients use."""
+    if spec.cache_kind == MANAGED:
+        cluster = ManagedRedisCluster(spec, key=REDIS_KEY, **below_rg)
+        database = ManagedRedisDatabase(spec, key=REDIS_DATABASE_KEY, cluster=cluster)
+        return cluster, database, cluster.host_name(), PORT
+    cache = RedisCache(spec, key=REDIS_KEY, **below_rg)
+    return cache, cache, cache.host_name(), SSL_PORT
+
+
+def redis_access(spec: Spec, scope: Resource, processor: Resource) -> list[AccessAssignment]:
+    """Access for the token processor's identity (read and write) and for each usage reader."""
+    grantees = [(REDIS_PROCESSOR_ACCESS_KEY, PROCESSOR_POLICY,
+                 Grantee.identity_of(processor, label=f"the token processor {processor.name}",
+                                     alias="pros-token-processor"))]
+    grantees += [
+        (redis_reader_access_key(oid), READER_POLICY, Grantee.user(oid)) for oid in spec.usage_readers
+    ]
+    out: list[AccessAssignment] = []
+    for key, policy, grantee in grantees:
+        if isinstance(scope, ManagedRedisDatabase):  # one policy ("default") for everyone
+            out.append(ManagedRedisAccessPolicyAssignment(spec, key=key, database=scope, grantee=grantee))
+        else:
+            out.append(
+                RedisAccessPolicyAssignment(spec, key=key, scope=scope, grantee=grantee, policy=policy)
+            )
+    return out
+
+
+def redis_settings(host: str, port: int) -> dict[str, str]:
+    """The token processor's Redis connection: TLS, and Entra ID (its managed identity) instead of
+    a key. The connection helper reads exactly these names."""
     return {
-        "REDIS_HOST": f"{redis.name}.redis.cache.windows.net",
-        "REDIS_PORT": str(SSL_PORT),
+        "REDIS_HOST": host,
+        "REDIS_PORT": str(port),
         "REDIS_SSL": "true",
-        "REDIS_KEY": SecretSetting(
-            name="REDIS_KEY", resolve=redis.primary_key, var=REDIS_KEY_VAR, source=redis.primary_key_command()
-        ),
+        "REDIS_AUTH": "entra",
     }
 
 

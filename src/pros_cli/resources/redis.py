@@ -1,18 +1,25 @@
-"""Azure Cache for Redis: where the token processor keeps token usage.
+"""Azure Cache for Redis (``--cache-kind azure-cache-for-redis``): the retiring predecessor of Azure
+Managed Redis, kept for tenants that still have one, with Microsoft Entra ID and no access keys.
 
-TLS only (the non-TLS port stays closed, clients connect on 6380) with TLS 1.2 at least. The
-access key is a secret: the create response carries it (``properties.accessKeys``), so it sits
-in the create's continuation token, which the state store scrubs; pros itself only reads it with
-:meth:`RedisCache.primary_key` when a setting needs it, and echoes it as a shell variable.
+TLS only (the non-TLS port stays closed, clients connect on 6380) with TLS 1.2 at least.
+Entra ID authentication on (``redisConfiguration.aad-enabled: "true"``) and access-key
+authentication off (``disableAccessKeyAuthentication: true``; both in api-version 2024-11-01,
+azure-mgmt-redis 14.5.0: ``RedisCommonProperties.disable_access_key_authentication`` and
+``RedisCommonPropertiesRedisConfiguration.aad_enabled``). Clients get in through access policy
+assignments (:mod:`pros_cli.resources.redis_access`). The create response still carries the access
+keys (``properties.accessKeys``), so they sit in the create's continuation token, which the state
+store scrubs; pros never reads them.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
 from pros_cli.azure.errors import describe, error_code, get_or_none, status_code
-from pros_cli.echo import AzCommand, Secret, az, tags_args
+from pros_cli.cache_kinds import AZURE_CACHE
+from pros_cli.echo import AzCommand, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import REDIS_SKUS, Spec
 
@@ -20,9 +27,17 @@ CACHE_TYPE = "Microsoft.Cache/redis"
 API_VERSION = "2024-11-01"  # what azure-mgmt-redis 14.5.0 sends
 SSL_PORT = 6380
 MIN_TLS = "1.2"
-KEY_VAR = "PROS_REDIS_KEY"
+AAD = "aad-enabled"
 # Redis states that do not end by waiting (besides Succeeded/Failed): a disabled cache.
 _SETTLED = {"succeeded", "failed", "canceled", "disabled"}
+
+
+_AZ_SETTABLE = (  # properties az redis update --set can write (generic update of the cache object)
+    "properties.enableNonSslPort",
+    "properties.minimumTlsVersion",
+    "properties.disableAccessKeyAuthentication",
+    f"properties.redisConfiguration.{AAD}",
+)
 
 
 def _az_value(value: Any) -> str:
@@ -44,6 +59,8 @@ class RedisCache(Resource):
         "properties.sku.capacity",
         "properties.enableNonSslPort",
         "properties.minimumTlsVersion",
+        "properties.disableAccessKeyAuthentication",
+        f"properties.redisConfiguration.{AAD}",
     )
     immutable_fields = ("location",)
     patch_whole = ("properties.sku",)
@@ -62,18 +79,28 @@ class RedisCache(Resource):
         return {
             "location": self.region,
             "tags": self.desired_tags(),
-            "properties": {"sku": self.sku, "enableNonSslPort": False, "minimumTlsVersion": MIN_TLS},
+            "properties": {
+                "sku": self.sku,
+                "enableNonSslPort": False,
+                "minimumTlsVersion": MIN_TLS,
+                "disableAccessKeyAuthentication": True,
+                "redisConfiguration": {AAD: "true"},
+            },
         }
 
     def in_progress(self, current: dict[str, Any]) -> bool:
         state = self.provisioning_state(current)
         return state is not None and state.lower() not in _SETTLED
 
+    def host_name(self) -> str:
+        return f"{self.name}.redis.cache.windows.net"
+
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
-        """Where clients connect: the TLS port only, never the non-TLS one, never the key."""
+        """Where clients connect: the TLS port only, never the non-TLS one, never a key."""
         return {
-            "host_name": get_path(current, "properties.hostName"),
-            "ssl_port": get_path(current, "properties.sslPort") or SSL_PORT,
+            "host_name": get_path(current, "properties.hostName") or self.host_name(),
+            "port": get_path(current, "properties.sslPort") or SSL_PORT,
+            "cache_kind": AZURE_CACHE,
         }
 
     # ---- calls ------------------------------------------------------------------------------
@@ -108,20 +135,6 @@ class RedisCache(Resource):
             raise
         return None
 
-    def primary_key(self, clients: Any) -> str:
-        """The primary access key (a secret: never log, echo or store it)."""
-        keys = self._redis(clients).list_keys(self.resource_group, self.name, cls=raw_json)
-        return str(keys["primaryKey"])
-
-    def primary_key_command(self) -> str:
-        """The az command that prints the primary key, for ``Secret.source``."""
-        return az("redis", "list-keys", "--resource-group", self.resource_group, "--name", self.name,
-                  "--query", "primaryKey", "--output", "tsv").render()
-
-    def primary_key_secret(self, var: str = KEY_VAR, prefix: str = "") -> Secret:
-        """The key as an echo argument: rendered as ``"$var"``, filled by the az command above."""
-        return Secret(var, source=self.primary_key_command(), prefix=prefix)
-
     # ---- az ---------------------------------------------------------------------------------
     def _az(self, verb: str, *args: str, read_only: bool = False) -> AzCommand:
         return az("redis", verb, "--name", self.name, "--resource-group", self.resource_group, *args,
@@ -137,6 +150,8 @@ class RedisCache(Resource):
         # The non-TLS port is closed unless --enable-non-ssl-port is given.
         return [self._az("create", "--location", str(self.region), "--sku", self.spec.redis_sku,
                          "--vm-size", self._vm_size(), "--minimum-tls-version", MIN_TLS,
+                         "--disable-access-keys", "true", "--redis-configuration",
+                         json.dumps({AAD: "true"}, separators=(",", ":")),
                          *tags_args(self.desired_tags()))]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
@@ -144,7 +159,7 @@ class RedisCache(Resource):
         if any(d.path.startswith("properties.sku.") for d in diffs):
             args += ["--sku", self.spec.redis_sku, "--vm-size", self._vm_size()]
         sets = [f"{d.path.split('.', 1)[1]}={_az_value(d.desired)}" for d in diffs
-                if d.path in ("properties.enableNonSslPort", "properties.minimumTlsVersion")]
+                if d.path in _AZ_SETTABLE]
         if any(d.path.startswith("tags.") for d in diffs):
             sets += [f"tags.{k}={v}" for k, v in sorted(self.merged_tags(current).items())]
         if sets:

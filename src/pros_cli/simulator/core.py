@@ -204,6 +204,9 @@ class TypeSpec:
     # shape (Event Grid answers 201 to every write; Redis hands out its keys on writes).
     respond: Callable[[Simulator, dict[str, Any], SimResponse], SimResponse] | None = None
     latency_key: str = ""  # profile key; defaults to arm_type
+    # Last path segment of the Azure-AsyncOperation URL: most providers say "operationStatuses",
+    # Managed Redis "operationsStatus" (its OperationsStatus_Get path).
+    status_segment: str = "operationStatuses"
 
 
 @dataclass
@@ -1030,8 +1033,10 @@ class Simulator:
         loc = str(op["location"]).replace(" ", "").lower()
         api = req.api_version or ""
         base = f"https://{ARM_HOST}/subscriptions/{subscription}/providers/{namespace}/locations/{loc}"
+        spec = self.types.get(op["type"].lower())
+        segment = spec.status_segment if spec is not None else "operationStatuses"
         return (
-            f"{base}/operationStatuses/{op['id']}?api-version={api}",
+            f"{base}/{segment}/{op['id']}?api-version={api}",
             f"{base}/operationResults/{op['id']}?api-version={api}",
         )
 

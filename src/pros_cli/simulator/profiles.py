@@ -34,14 +34,18 @@ class LatencyProfile:
 
 
 def _realistic() -> LatencyProfile:
-    """Typical Azure durations divided by 100: API Management Developer ~35 min -> 21 s, Redis
-    Standard ~18 min -> 10.8 s, an OpenAI account or deployment ~1 min -> 0.6 s, storage and
+    """Typical Azure durations divided by 100: API Management Developer ~35 min -> 21 s, Azure
+    Cache for Redis Standard ~18 min -> 10.8 s, an Azure Managed Redis cluster ~10 min -> 6 s and
+    its database ~2 min -> 1.2 s, an OpenAI account or deployment ~1 min -> 0.6 s, storage and
     Event Grid ~30 s -> 0.3 s. Every request also takes 20 ms (more than ARM's share at this
     scale, so pros's own overhead is not flattered)."""
     table = {
         "microsoft.apimanagement/service": OpLatency(1, 21.0),
         "microsoft.apimanagement/service:delete": OpLatency(1, 6.0),
         "microsoft.cache/redis": OpLatency(1, 10.8),
+        "microsoft.cache/redisenterprise": OpLatency(1, 6.0),
+        "microsoft.cache/redisenterprise:delete": OpLatency(1, 3.0),
+        "microsoft.cache/redisenterprise/databases": OpLatency(1, 1.2),
         "microsoft.cognitiveservices/accounts": OpLatency(1, 0.6),
         "microsoft.cognitiveservices/accounts/deployments": OpLatency(1, 0.6),
         "microsoft.storage/storageaccounts": OpLatency(1, 0.3),

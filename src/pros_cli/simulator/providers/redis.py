@@ -1,4 +1,5 @@
-"""Microsoft.Cache: Azure Cache for Redis, its access keys and name availability.
+"""Microsoft.Cache: Azure Cache for Redis, its access keys, name availability and access policy
+assignments (Microsoft Entra ID data access).
 
 Like Azure, the response to a create or update carries the access keys in
 ``properties.accessKeys`` (RedisCacheCreate.json; the spec: "not set if this object is not the
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 Body = dict[str, Any]
 TYPE = "Microsoft.Cache/Redis"
+ASSIGNMENTS = "Microsoft.Cache/Redis/accessPolicyAssignments"
 API_VERSIONS = ("2024-11-01", "2024-03-01", "2023-08-01", "2023-04-01")
 SKUS = {"Basic": "C", "Standard": "C", "Premium": "P"}
 CAPACITY = {"C": (0, 6), "P": (1, 5)}
@@ -29,6 +31,17 @@ NAME_RE = r"(?!.*--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 NAME_MSG = ("Redis cache names are 1-63 letters, digits and hyphens, start and end with a letter or digit, "
             "and have no consecutive hyphens.")
 CONFIG_DEFAULTS = {"maxclients": "1000", "maxmemory-reserved": "30", "maxmemory-delta": "30"}
+# The built-in access policies every cache has (az redis access-policy list; Microsoft Learn,
+# "Configure role-based access control with Data Access Policy").
+BUILTIN_POLICIES = {
+    "Data Owner": "+@all allkeys",
+    "Data Contributor": "+@all -@dangerous +cluster|info +cluster|nodes +cluster|slots allkeys",
+    "Data Reader": "+@read +@connection +cluster|info +cluster|nodes +cluster|slots allkeys",
+}
+# azure-mgmt-redis 14.5.0 (api 2024-11-01) validates assignment names: 3-63 characters.
+ASSIGNMENT_NAME_RE = r"(?=.{3,63}$)([a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]|[a-zA-Z0-9])"
+ASSIGNMENT_NAME_MSG = "Access policy assignment names are 3-63 letters, digits and hyphens."
+GUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 def bad(message: str) -> ArmError:
@@ -56,8 +69,12 @@ def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> 
     tls = props.get("minimumTlsVersion")
     if tls is not None and str(tls) not in TLS:
         raise bad(f"The value '{tls}' is not valid for minimumTlsVersion. Valid values: {', '.join(TLS)}.")
-    if "enableNonSslPort" in props and not isinstance(props["enableNonSslPort"], bool):
-        raise bad("enableNonSslPort must be true or false.")
+    for flag in ("enableNonSslPort", "disableAccessKeyAuthentication"):
+        if flag in props and not isinstance(props[flag], bool):
+            raise bad(f"{flag} must be true or false.")
+    aad = (props.get("redisConfiguration") or {}).get("aad-enabled")
+    if aad is not None and str(aad).lower() not in ("true", "false"):
+        raise bad(f"The value '{aad}' is not valid for redisConfiguration.aad-enabled: 'true' or 'false'.")
     before = (((old or {}).get("properties") or {}).get("sku") or {}).get("name")
     if before and RANK[name] < RANK[before]:
         raise bad(f"Scaling a {before} cache down to {name} is not supported.")
@@ -90,6 +107,8 @@ def _build(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Bod
     props.setdefault("enableNonSslPort", old_props.get("enableNonSslPort", False))
     props.setdefault("minimumTlsVersion", old_props.get("minimumTlsVersion", "1.2"))
     props.setdefault("publicNetworkAccess", old_props.get("publicNetworkAccess", "Enabled"))
+    # RedisCommonProperties.disableAccessKeyAuthentication: "Default value is false".
+    props.setdefault("disableAccessKeyAuthentication", old_props.get("disableAccessKeyAuthentication", False))
     props["redisConfiguration"] = {**CONFIG_DEFAULTS, **(old_props.get("redisConfiguration") or {}),
                                    **(props.get("redisConfiguration") or {})}
     version = str(props.get("redisVersion") or old_props.get("redisVersion") or "6")
@@ -141,7 +160,71 @@ def _check_name(sim: Simulator, req: SimRequest, *_: str) -> SimResponse:
     return SimResponse(200)
 
 
+# ---- access policy assignments ------------------------------------------------------------------
+def _validate_assignment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
+    """The policy must exist; one policy per object id and cache (Azure/AzureCacheForRedis #14);
+    one access policy operation at a time, so not while the cache is busy (Azure/bicep #11465:
+    "Redis is busy processing a previous update request or is undergoing system maintenance")."""
+    props = body.get("properties") or {}
+    cache = sim.get_resource(parsed.parent_id or "")
+    op_id = (cache or {}).get("operation")
+    op = sim.db["operations"].get(op_id) if op_id else None
+    if op and op["status"] == "InProgress":
+        raise ArmError(409, "Conflict", "Redis is busy processing a previous update request or is undergoing "
+                       "system maintenance. Please try again later.")
+    policy = str(props.get("accessPolicyName") or "")
+    if policy not in BUILTIN_POLICIES:
+        raise ArmError(404, "NotFound", f"Access policy '{policy}' does not exist on this cache. Built-in "
+                       f"policies: {', '.join(BUILTIN_POLICIES)}.")
+    object_id = str(props.get("objectId") or "")
+    if not re.fullmatch(GUID_RE, object_id):
+        raise bad(f"The value '{object_id}' is not valid for objectId: expected a Microsoft Entra object id.")
+    prefix = f"{parsed.parent_id or ''}/accesspolicyassignments/".lower()
+    for other in sim.resources_of_type(ASSIGNMENTS):
+        other_id = other["body"]["id"].lower()
+        if other_id.startswith(prefix) and other_id != parsed.resource_id.lower() and str(
+                other["body"]["properties"].get("objectId")).lower() == object_id.lower():
+            raise bad("An invalid access policy assignment was detected due to duplicate entries. Please "
+                      "review and ensure that each assignment has a unique combination of assignmentName, "
+                      "policyName and ObjectId to avoid such duplicates.")
+
+
+def _build_assignment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Body:
+    given = body["properties"]
+    body["properties"] = {
+        "accessPolicyName": given["accessPolicyName"],
+        "objectId": str(given["objectId"]).lower(),
+        "objectIdAlias": str(given["objectIdAlias"]),
+    }
+    return body
+
+
+def _render_assignment(sim: Simulator, body: Body) -> Body:
+    body["type"] = ASSIGNMENTS  # "Microsoft.Cache/Redis/accessPolicyAssignments", as the example
+    return body
+
+
 def register(sim: Simulator) -> None:
+    # Create/update answer 200/201 with provisioningState Succeeded, delete 202 with a Location
+    # (RedisCacheAccessPolicyAssignmentCreateUpdate.json, ...Delete.json, 2024-11-01).
+    sim.register_type(
+        TypeSpec(
+            ASSIGNMENTS,
+            API_VERSIONS,
+            create_mode="sync",
+            create_status=201,
+            update_mode="sync",
+            delete_mode="location",
+            parent_type=TYPE,
+            tracked=False,
+            immutable=(),
+            required=("properties.accessPolicyName", "properties.objectId", "properties.objectIdAlias"),
+            name_rule=(ASSIGNMENT_NAME_RE, ASSIGNMENT_NAME_MSG),
+            validate=_validate_assignment,
+            build=_build_assignment,
+            render=_render_assignment,
+        )
+    )
     sim.register_type(
         TypeSpec(
             TYPE,
