@@ -40,9 +40,7 @@ def provision_three(sim: Simulator) -> None:
         "--model-capacity",
         "20",
         "--redis-sku",
-        "Premium",
-        "--redis-capacity",
-        "1",
+        "Balanced_B1",
         "--publisher-email",
         "ops@contoso.com",
     )
