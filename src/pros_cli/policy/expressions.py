@@ -114,10 +114,10 @@ def find_expressions(text: str) -> list[Expression]:
 
     def visit(element: ET.Element, path: str, section: str) -> None:
         for name, value in element.attrib.items():
-            expression = _as_expression(value)
+            expression = as_expression(value)
             if expression:
                 found.append(Expression(expression[0], expression[1], element.tag, name, path, section))
-        expression = _as_expression(element.text or "")
+        expression = as_expression(element.text or "")
         if expression:
             found.append(Expression(expression[0], expression[1], element.tag, None, path, section))
         counts: dict[str, int] = {}
@@ -130,7 +130,7 @@ def find_expressions(text: str) -> list[Expression]:
     return found
 
 
-def _as_expression(value: str) -> tuple[str, str] | None:
+def as_expression(value: str) -> tuple[str, str] | None:
     stripped = value.strip()
     if len(stripped) < 3 or stripped[0] != "@" or stripped[1] not in "({":
         return None
