@@ -16,6 +16,9 @@ capacity = 50
 
 Command-line options win over the file; the file wins over the defaults. Unknown keys and wrong
 types are errors that name the key, so a typo never silently falls back to a default.
+
+The gateway settings of ``pros backends`` and ``pros policies`` live here too
+(``breaker_failures``, ``tokens_per_minute``, ``require_billing_code = true``, ``spec_file``, ...).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ SCALARS: dict[str, type] = {
     "redis_capacity": int,
     "custom_domain": str,
     "certificate_secret_id": str,
+    # gateway settings (pros backends / pros policies)
+    "circuit_breaker": bool,
+    "breaker_failures": int,
+    "breaker_interval_seconds": int,
+    "breaker_trip_seconds": int,
+    "tokens_per_minute": int,
+    "monthly_token_quota": int,
+    "require_billing_code": bool,
+    "streaming_function": bool,
+    "spec_file": str,
 }
 MODEL_KEYS = {"name": str, "model": str, "version": str, "sku": str, "capacity": int}
 
@@ -65,7 +78,7 @@ def load_config(path: Path) -> dict[str, Any]:
             tables = _list_of_tables(where, value)
             out["models"] = tuple(_model(path, i, item) for i, item in enumerate(tables))
         elif key in SCALARS:
-            if not isinstance(value, SCALARS[key]) or isinstance(value, bool):
+            if not isinstance(value, SCALARS[key]) or (isinstance(value, bool) and SCALARS[key] is not bool):
                 raise UsageError(f"{where} must be a {SCALARS[key].__name__}, not {type(value).__name__}")
             out[key] = value
         else:

@@ -58,6 +58,8 @@ class ApplyReport:
         out: dict[str, int] = {}
         for key, result in self.results.items():
             change = self.changes[key]
+            if change.read_only:
+                continue
             label = result.status
             if result.status == "succeeded":
                 label = {
@@ -195,6 +197,8 @@ class Applier:
         for dep in r.depends_on:
             if dep in results and isinstance(results[dep].value, dict):
                 r.inputs[dep] = results[dep].value
+        if change.read_only:  # another command's resource: read for its body, never recorded here
+            return NodeResult(key, "noop", value=change.current)
         if change.action == "no-op":
             recorded = self.state.get(key)
             outputs = r.outputs(change.current)

@@ -31,6 +31,8 @@ class Change:
     origin: str = "created"  # or "pre-existing" (adopted): teardown never deletes those
     resume_action: str | None = None
     continuation_token: str | None = None
+    # Outside the command's scope: only read (for its body), never changed or recorded.
+    read_only: bool = False
 
     @property
     def key(self) -> str:
@@ -76,9 +78,14 @@ class Plan:
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "no-op"]
 
+    @property
+    def in_scope(self) -> list[Change]:
+        """The changes this command owns (without the resources it only read)."""
+        return [c for c in self.changes if not c.read_only]
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(ACTIONS, 0)
-        for c in self.changes:
+        for c in self.in_scope:
             out[c.action] += 1
         return out
 
@@ -95,7 +102,7 @@ class Plan:
         return "Plan: " + ", ".join(parts) + "."
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"changes": [c.to_json() for c in self.changes], "summary": self.counts()}
+        data: dict[str, Any] = {"changes": [c.to_json() for c in self.in_scope], "summary": self.counts()}
         if self.offline:
             data["offline"] = True
         if self.errors:
@@ -108,6 +115,8 @@ class PlanOptions:
     adopt: bool = False
     offline: bool = False
     parallelism: int = 8
+    # The keys this command may change; every other resource is only read (None: all of them).
+    scope: frozenset[str] | None = None
 
 
 def offline_plan(resources: Sequence[Resource]) -> Plan:
@@ -215,6 +224,23 @@ def decide(
     return Change(r, "no-op", reasons or ["up to date"], current=current, origin=origin), None
 
 
+def outside_scope(r: Resource, current: dict[str, Any] | None) -> tuple[Change, str | None]:
+    """A resource another command owns: read for its body, never changed whatever its diffs
+    (drift there is that command's business), but it must exist and be settled."""
+    owner = getattr(r, "created_by", "pros provision")
+    if current is None:
+        return Change(r, "no-op", ["not found"], read_only=True), (
+            f"{r.describe()} does not exist; run `{owner}` first"
+        )
+    if r.in_progress(current):
+        state = r.provisioning_state(current)
+        return Change(r, "no-op", [f"provisioningState is {state}"], current=current, read_only=True), (
+            f"{r.describe()} is still being created or changed (provisioningState {state}); wait for it "
+            f"to finish: run `{owner}` again"
+        )
+    return Change(r, "no-op", ["read only (outside this command)"], current=current, read_only=True), None
+
+
 def make_plan(
     resources: Sequence[Resource],
     *,
@@ -256,6 +282,7 @@ def make_plan(
     unread = 0
     for r in resources:
         r.inputs = {d: results[d].value for d in r.depends_on if d in results}
+    missing: set[str] = set()  # out-of-scope resources found absent
     for r in resources:
         result = results[r.key]
         if result.status == "failed":
@@ -264,7 +291,18 @@ def make_plan(
         if result.status != "succeeded":
             unread += 1  # waited on a read that failed, or was interrupted: the root cause is listed
             continue
-        change, refusal = decide(r, result.value, recorded(r.key), options)
+        entry = recorded(r.key)
+        remember = getattr(r, "remember", None)  # kinds whose diff needs their state entry
+        if remember is not None:
+            remember(entry)
+        if options.scope is not None and r.key not in options.scope:
+            change, refusal = outside_scope(r, result.value)
+            if result.value is None:
+                missing.add(r.key)
+                if r.parent in missing:
+                    refusal = None  # its parent is missing too: that is the root cause listed
+        else:
+            change, refusal = decide(r, result.value, entry, options)
         changes.append(change)
         if refusal:
             errors.append(refusal)

@@ -28,6 +28,8 @@ class RunOptions:
     no_wait: bool = False
     adopt: bool = False
     parallelism: int = 8
+    # Keys this run may change; the rest of the resources are only read (None: all).
+    scope: frozenset[str] | None = None
 
 
 @dataclass
@@ -101,7 +103,9 @@ def converge(
                 resources,
                 clients=clients,
                 recorded=state.get,
-                options=PlanOptions(adopt=options.adopt, parallelism=options.parallelism),
+                options=PlanOptions(
+                    adopt=options.adopt, parallelism=options.parallelism, scope=options.scope
+                ),
                 stop=stop,
                 on_read=(lambda r: echo(r.az_read())) if app.settings.verbose else None,
             )
