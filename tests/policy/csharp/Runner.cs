@@ -99,7 +99,7 @@ namespace Pros.PolicyRunner
             caller["status"] = response.StatusCode;
             caller["reason"] = response.StatusReason;
             caller["headers"] = Headers(response.HeaderValues);
-            caller["body"] = response.BodyValue == null ? null : response.BodyValue.Text;
+            caller["body"] = response.BodyValue == null || response.BodyValue.Consumed ? null : response.BodyValue.Text;
             caller["bodyReads"] = response.BodyValue == null ? 0 : response.BodyValue.Reads;
             trace["response"] = caller;
             var variables = new JObject();
