@@ -11,8 +11,12 @@ from pros_cli.policy import PolicyOptions, render_api_policy
 from tests.policy.csharp_harness import CompiledPolicy, compile_policy
 
 ALL_OPTIONS = [
-    PolicyOptions(tokens_per_minute=tpm, monthly_token_quota=quota, require_billing_code=require, streaming_function=sf)
-    for tpm, quota, require, sf in itertools.product([None, 20000], [None, 5_000_000], [False, True], [True, False])
+    PolicyOptions(
+        tokens_per_minute=tpm, monthly_token_quota=quota, require_billing_code=require, streaming_function=sf
+    )
+    for tpm, quota, require, sf in itertools.product(
+        [None, 20000], [None, 5_000_000], [False, True], [True, False]
+    )
 ]
 
 

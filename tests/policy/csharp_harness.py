@@ -57,13 +57,17 @@ RETURN_TYPES = {
     ("llm-token-limit", "counter-key"): "string",
     ("set-variable", "value"): "object",
 }
-INSTALL_HINT = "install Mono's C# compiler and Json.NET: apt-get install -y mono-mcs libnewtonsoft-json5.0-cil"
+INSTALL_HINT = (
+    "install Mono's C# compiler and Json.NET: apt-get install -y mono-mcs libnewtonsoft-json5.0-cil"
+)
 
 
 def mcs() -> str:
     found = shutil.which("mcs")
     if not found:
-        pytest.fail(f"the C# compiler mcs is missing, so policy expressions cannot be checked: {INSTALL_HINT}")
+        pytest.fail(
+            f"the C# compiler mcs is missing, so policy expressions cannot be checked: {INSTALL_HINT}"
+        )
     return found
 
 
@@ -111,14 +115,16 @@ def generate(policy_text: str) -> Generated:
     def method(kind: str, code: str, element: str, attribute: str | None, where: str) -> str:
         key = (element, attribute)
         if key not in RETURN_TYPES:
-            raise AssertionError(f"{where}: no known return type for an expression in {key}; add it to RETURN_TYPES")
+            raise AssertionError(
+                f"{where}: no known return type for an expression in {key}; add it to RETURN_TYPES"
+            )
         index = len(methods)
         returns = RETURN_TYPES[key]
         body = f"return ({code});" if kind == "(" else code
         # #line makes compiler errors name the expression's place in the policy.
         methods.append(
             f"        public static {returns} E{index}(IProxyRequestContext context)\n"
-            f"        {{\n#line 1 \"{where}\"\n{body}\n#line default\n        }}\n"
+            f'        {{\n#line 1 "{where}"\n{body}\n#line default\n        }}\n'
         )
         locations.append(where)
         return f"#expr:{index}"

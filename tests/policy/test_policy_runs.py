@@ -33,7 +33,9 @@ def chat_response(usage: dict[str, Any] | None = None, model: str = "gpt-5.1-202
     return json.dumps(body)
 
 
-def answer(status: int = 200, region: str | None = "East US", body: str = "", **headers: str) -> dict[str, Any]:
+def answer(
+    status: int = 200, region: str | None = "East US", body: str = "", **headers: str
+) -> dict[str, Any]:
     all_headers = {name.replace("_", "-"): [value] for name, value in headers.items()}
     if region:
         all_headers["x-ms-region"] = [region]
@@ -56,7 +58,9 @@ def call(
     body: dict[str, Any] | None = None,
     backend: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    request_body = body if body is not None else {"messages": [{"role": "user", "content": "Say hello in French."}]}
+    request_body = (
+        body if body is not None else {"messages": [{"role": "user", "content": "Say hello in French."}]}
+    )
     if streamed:
         request_body = {**request_body, "stream": True}
     if v1:
@@ -92,7 +96,9 @@ def events(trace: dict[str, Any]) -> list[dict[str, Any]]:
         assert send["method"] == "POST"
         assert send["authResource"] == "https://eventgrid.azure.net"
         assert send["headers"]["Content-Type"] == ["application/json"]
-        assert not any(h.lower() in {"aeg-sas-key", "aeg-sas-token", "authorization"} for h in send["headers"])
+        assert not any(
+            h.lower() in {"aeg-sas-key", "aeg-sas-token", "authorization"} for h in send["headers"]
+        )
         batch = json.loads(send["body"])
         assert isinstance(batch, list) and len(batch) == 1
         event = batch[0]
@@ -117,7 +123,9 @@ def function_events(trace: dict[str, Any]) -> int:
 
 
 def test_non_streamed_call_sends_one_exact_event_that_matches_the_contract(compiled) -> None:
-    scenario = call(query={"billingCode": "CC-1001", "companyName": "Contoso", "username": "jane@contoso.com"})
+    scenario = call(
+        query={"billingCode": "CC-1001", "companyName": "Contoso", "username": "jane@contoso.com"}
+    )
     trace = compiled().run(scenario)
     (event,) = events(trace)
     data = event["data"]
@@ -151,9 +159,16 @@ def test_non_streamed_call_sends_one_exact_event_that_matches_the_contract(compi
     assert trace["response"]["headers"]["x-pros-failover"] == ["false"]
 
 
-def test_the_forwarded_request_carries_no_gateway_key_no_dimensions_and_the_managed_identity(compiled) -> None:
+def test_the_forwarded_request_carries_no_gateway_key_no_dimensions_and_the_managed_identity(
+    compiled,
+) -> None:
     scenario = call(
-        query={"billingCode": "CC-1001", "companyName": "Contoso", "username": "jane", "subscription-key": "k2"},
+        query={
+            "billingCode": "CC-1001",
+            "companyName": "Contoso",
+            "username": "jane",
+            "subscription-key": "k2",
+        },
         headers={"Authorization": "Bearer caller-token", "x-pros-billing-code": "FORGED"},
     )
     trace = compiled().run(scenario)
@@ -163,7 +178,9 @@ def test_the_forwarded_request_carries_no_gateway_key_no_dimensions_and_the_mana
     headers = {name.lower(): value for name, value in forward["headers"].items()}
     assert "api-key" not in headers
     assert not any(name.startswith("x-pros-") for name in headers)
-    assert headers["authorization"] == ["Bearer managed-identity-token-for https://cognitiveservices.azure.com"]
+    assert headers["authorization"] == [
+        "Bearer managed-identity-token-for https://cognitiveservices.azure.com"
+    ]
     assert forward["body"] == scenario["body"]  # the body was read on a copy and forwarded whole
     assert forward["bufferRequestBody"] is True and forward["bufferResponse"] is True
     assert "the-gateway-subscription-key" not in json.dumps(trace["sends"])
@@ -171,7 +188,8 @@ def test_the_forwarded_request_carries_no_gateway_key_no_dimensions_and_the_mana
 
 def test_streamed_call_goes_to_the_functions_pool_unbuffered_and_apim_sends_no_event(compiled) -> None:
     scenario = call(
-        streamed=True, query={"billingCode": "CC 1001/é", "companyName": "Contoso", "username": "jane@contoso.com"}
+        streamed=True,
+        query={"billingCode": "CC 1001/é", "companyName": "Contoso", "username": "jane@contoso.com"},
     )
     scenario["backend"] = [answer(body="data: {}\n\ndata: [DONE]\n\n")]
     trace = compiled().run(scenario)
@@ -321,7 +339,12 @@ def test_responses_api_usage_is_read_too(compiled) -> None:
     }
     body = json.dumps({"id": "resp_1", "object": "response", "model": "gpt-5.1", "usage": usage})
     trace = compiled().run(
-        call(v1=True, operation="v1-responses", body={"model": "chat", "input": "hi"}, backend=[answer(body=body)])
+        call(
+            v1=True,
+            operation="v1-responses",
+            body={"model": "chat", "input": "hi"},
+            backend=[answer(body=body)],
+        )
     )
     (event,) = events(trace)
     data = event["data"]
@@ -330,7 +353,13 @@ def test_responses_api_usage_is_read_too(compiled) -> None:
 
 
 def test_embeddings_have_no_completion_tokens(compiled) -> None:
-    body = json.dumps({"object": "list", "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}})
+    body = json.dumps(
+        {
+            "object": "list",
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 8, "total_tokens": 8},
+        }
+    )
     trace = compiled().run(call(operation="embeddings", body={"input": "hello"}, backend=[answer(body=body)]))
     (event,) = events(trace)
     assert (event["data"]["promptTokens"], event["data"]["completionTokens"]) == (8, 0)
@@ -368,9 +397,14 @@ def test_missing_billing_code_is_refused_when_required(compiled) -> None:
 
 @pytest.mark.parametrize(
     "query, problem",
-    [({"billingCode": "C" * 257}, "billingCode is longer"), ({"username": "jane\r\nx-pros-api: evil"}, "control")],
+    [
+        ({"billingCode": "C" * 257}, "billingCode is longer"),
+        ({"username": "jane\r\nx-pros-api: evil"}, "control"),
+    ],
 )
-def test_dimensions_the_ledger_would_reject_are_refused(compiled, query: dict[str, str], problem: str) -> None:
+def test_dimensions_the_ledger_would_reject_are_refused(
+    compiled, query: dict[str, str], problem: str
+) -> None:
     trace = compiled().run(call(query=query))
     assert trace["response"]["status"] == 400 and trace["forwards"] == []
     assert problem in json.loads(trace["response"]["body"])["error"]["message"]

@@ -169,7 +169,9 @@ def test_token_limit_is_rendered_only_when_asked() -> None:
     assert limit.attrib["tokens-per-minute"] == "20000"
     assert limit.attrib["token-quota"] == "5000000"
     assert limit.attrib["token-quota-period"] == "Monthly"
-    (quota_only,) = list(parse(render_api_policy(PolicyOptions(monthly_token_quota=7))).iter("llm-token-limit"))
+    (quota_only,) = list(
+        parse(render_api_policy(PolicyOptions(monthly_token_quota=7))).iter("llm-token-limit")
+    )
     assert "tokens-per-minute" not in quota_only.attrib
     assert quota_only.attrib["token-quota"] == "7"
 

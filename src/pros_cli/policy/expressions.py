@@ -99,13 +99,16 @@ def wellformed(text: str) -> str:
 def parse(text: str) -> ET.Element:
     """The policy's element tree (comments dropped), from either the raw or the escaped form."""
     try:
-        return ET.fromstring(text)  # already well-formed: APIM's stored (escaped) form
+        root = ET.fromstring(text)  # already well-formed: APIM's stored (escaped) form
     except ET.ParseError:
-        pass
-    try:
-        return ET.fromstring(wellformed(text))
-    except ET.ParseError as exc:
-        raise PolicySyntaxError(f"not a well-formed policy document: {exc}") from None
+        try:
+            root = ET.fromstring(wellformed(text))
+        except ET.ParseError as exc:
+            raise PolicySyntaxError(f"not a well-formed policy document: {exc}") from None
+    for element in root.iter():
+        for value in (*element.attrib.values(), element.text or ""):
+            as_expression(value)  # raises when an expression is not closed
+    return root
 
 
 def find_expressions(text: str) -> list[Expression]:

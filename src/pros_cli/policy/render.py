@@ -55,7 +55,9 @@ class PolicyOptions:
                 raise UsageError(f"{name.replace('_', '-')} {value} is larger than any model's capacity")
         for name in ("require_billing_code", "streaming_function"):
             if not isinstance(getattr(self, name), bool):
-                raise UsageError(f"{name.replace('_', '-')} must be true or false, not {getattr(self, name)!r}")
+                raise UsageError(
+                    f"{name.replace('_', '-')} must be true or false, not {getattr(self, name)!r}"
+                )
 
     @property
     def token_limited(self) -> bool:
@@ -93,7 +95,9 @@ def render_api_policy(options: PolicyOptions | None = None) -> str:
     return rendered
 
 
-def write_rendered(out_dir: Path, options: PolicyOptions | None = None, spec_file: Path | None = None) -> list[Path]:
+def write_rendered(
+    out_dir: Path, options: PolicyOptions | None = None, spec_file: Path | None = None
+) -> list[Path]:
     """``pros policies render --out DIR``: write the rendered policy and the API definition."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
