@@ -89,7 +89,8 @@ def test_raw_expressions_are_escaped_for_xml() -> None:
 
 
 def test_braces_and_quotes_inside_csharp_literals_do_not_end_a_block() -> None:
-    raw = "<policies><inbound><set-body>@{ var s = \"}\"; var c = '}'; /* } */ return s; }</set-body></inbound></policies>"
+    block = "@{ var s = \"}\"; var c = '}'; /* } */ return s; }"
+    raw = f"<policies><inbound><set-body>{block}</set-body></inbound></policies>"
     (expression,) = find_expressions(raw)
     assert expression.code.strip().endswith("return s;")
 
