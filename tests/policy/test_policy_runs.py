@@ -430,3 +430,11 @@ def test_a_body_that_is_not_json_is_forwarded_as_not_streamed(compiled) -> None:
     assert trace["forwards"][0]["backendId"] == OPENAI_POOL_ID
     assert trace["forwards"][0]["body"] == "not json {"
     assert trace["onError"] is False
+
+
+def test_a_final_503_answer_without_retry_after_gets_one(compiled) -> None:
+    trace = compiled().run(call(backend=[answer(503, region=None)] * 11))
+    assert trace["response"]["status"] == 503
+    assert trace["response"]["headers"]["Retry-After"] == ["10"]
+    trace = compiled().run(call(backend=[answer(429, Retry_After="3")] * 11))
+    assert trace["response"]["headers"]["Retry-After"] == ["3"]  # the backend's own value is kept

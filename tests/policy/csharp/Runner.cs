@@ -40,6 +40,15 @@ namespace Pros.PolicyRunner
         readonly JArray identities = new JArray();
         readonly JArray tokenLimits = new JArray();
 
+        // The types a set-variable expression may return (learn.microsoft.com/azure/api-management/
+        // set-variable-policy, "Allowed types"); Newtonsoft's JToken family is allowed as well.
+        static readonly HashSet<Type> SetVariableTypes = new HashSet<Type>
+        {
+            typeof(bool), typeof(sbyte), typeof(byte), typeof(ushort), typeof(uint), typeof(ulong), typeof(short),
+            typeof(int), typeof(long), typeof(decimal), typeof(float), typeof(double), typeof(Guid), typeof(string),
+            typeof(char), typeof(DateTime), typeof(TimeSpan),
+        };
+
         public Engine(Context ctx, JArray backendAnswers)
         {
             this.ctx = ctx;
@@ -160,7 +169,12 @@ namespace Pros.PolicyRunner
                 case "base":
                     return;
                 case "set-variable":
-                    ctx.VariableValues[Attr(element, "name")] = Eval(Attr(element, "value"));
+                    var assigned = Eval(Attr(element, "value"));
+                    if (assigned != null && !SetVariableTypes.Contains(assigned.GetType()) && !(assigned is JToken))
+                    {
+                        throw new InvalidOperationException("set-variable " + Attr(element, "name") + ": APIM does not allow a value of type " + assigned.GetType());
+                    }
+                    ctx.VariableValues[Attr(element, "name")] = assigned;
                     return;
                 case "set-header":
                     SetHeader(element, RequestSide ? ctx.RequestValue.HeaderValues : ctx.ResponseValue.HeaderValues);
