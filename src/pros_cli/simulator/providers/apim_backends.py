@@ -150,15 +150,14 @@ def _validate_breaker(sim: Simulator, parsed: ArmPath, breaker: Any) -> None:
 def _build(
     sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """A pool answers with null title, url and protocol (...WithPriorityBasedLoadBalancer.json)."""
     props = body["properties"]
-    props.setdefault("type", "Single")
-    if str(props["type"]).lower() == "pool":
+    if str(props.get("type") or "Single").lower() == "pool":
         props["type"] = "Pool"
-        props.setdefault("url", None)
-        props.setdefault("protocol", None)
+        for key in ("title", "url", "protocol"):
+            props.setdefault(key, None)
     else:
         props["type"] = "Single"
-    props.setdefault("title", None)
     return body
 
 
