@@ -126,7 +126,7 @@ def test_adding_a_region_updates_every_pool(sim):
     assert not any(key.startswith(("apim/eastus/apis", "apim/westus/products")) for key in changed)
 
 
-def test_the_consumption_tier_with_a_circuit_breaker_is_refused_before_any_request(sim):
+def test_the_consumption_tier_with_a_circuit_breaker_is_refused_before_any_request(sim, az_parser):
     provision("eastus", extra=("--apim-sku", "Consumption"))
     sim.reset_log()
     run = run_pros("backends")
@@ -134,9 +134,14 @@ def test_the_consumption_tier_with_a_circuit_breaker_is_refused_before_any_reque
     assert "Consumption tier has no backend circuit breaker" in run.err
     assert "--no-circuit-breaker" in run.err
     assert sim.log_entries() == []
-    without = run_pros("backends", "--no-circuit-breaker", "-q")
+    without = run_pros("backends", "--no-circuit-breaker")
     assert without.code == 0, without.err
     assert "circuitBreaker" not in backend(sim, spec("eastus"), "eastus", "openai-eastus")["properties"]
+    plain = [line for line in without.echoed if line.startswith("az apim backend create")]
+    assert (
+        len(plain) == 1 and "--backend-id openai-eastus" in plain[0]
+    )  # func-eastus has credentials: az rest
+    assert az_parser.failures(without.echoed) == []
 
 
 def test_without_a_provisioned_deployment_nothing_is_read(sim):

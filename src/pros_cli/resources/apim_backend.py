@@ -88,8 +88,9 @@ class Breaker:
 
 def normal_breaker(breaker: Any) -> list[tuple[Any, ...]]:
     """A circuit breaker as comparable data: durations in seconds, ranges sorted."""
+    rules = breaker.get("rules") if isinstance(breaker, dict) else None
     out = []
-    for rule in (breaker or {}).get("rules") or [] if isinstance(breaker, dict) else []:
+    for rule in rules or []:
         condition = rule.get("failureCondition") or {}
         ranges = sorted(
             (int(r.get("min", 0)), int(r.get("max", 0))) for r in condition.get("statusCodeRanges") or []

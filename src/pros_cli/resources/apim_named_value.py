@@ -9,7 +9,8 @@ read back is compared and dropped at once: only "same" / "differs" is kept, neve
 reasons, echo (a shell variable), state and outputs never carry it.
 
 Creating or updating a named value is a long-running operation (201/200 with
-Azure-AsyncOperation: ApiManagementCreateNamedValue.json).
+Azure-AsyncOperation: ApiManagementCreateNamedValue.json). A secret one is waited for in place, so
+no continuation token (which holds the write's first answer) is ever recorded for it.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ class NamedValue(ApimChild):
             continuation_token=continuation_token,
         )
         self._secret_state = "same"
+        if self.secret:
+            # Waited for here: a continuation token carries the write's first answer, and pros does
+            # not risk storing an answer that might echo a secret in the state file.
+            return poller.result()
         return poller
 
     def delete(self, clients: Any) -> Any:
