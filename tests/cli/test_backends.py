@@ -255,3 +255,16 @@ def test_another_api_definition_is_imported_once_and_drift_of_the_live_api_is_re
     assert run_pros("backends", "-q").code == 0
     urls = {o.url_template.split("?")[0] for o in apim(sim).api_operation.list_by_api(*where, "openai")}
     assert "/v1/chat/completions" in urls
+
+
+def test_a_gateway_still_being_created_is_waited_for_by_provision_not_by_backends(sim):
+    sim.configure(profile="stuck")  # API Management takes 30-90 minutes in Azure
+    started = run_pros("provision", "--base-name", "demo", "--region", "eastus", "--no-wait", "-q")
+    assert started.code == 0, started.err
+    sim.reset_log()
+    run = run_pros("backends")
+    assert run.code == 1
+    name = spec("eastus").names.apim("eastus")
+    assert f"API Management service {name} (eastus) is still being created or changed" in run.err
+    assert "run `pros provision` again" in run.err
+    assert writes(sim) == []
