@@ -22,7 +22,7 @@ from tests.cli.gateway_helpers import (
     web,
     writes,
 )
-from tests.conftest import assert_no_secrets, load_state, run_pros
+from tests.conftest import assert_no_secrets, load_state, run_pros, state_file
 
 
 @pytest.mark.parametrize("regions", [("eastus", "westus"), ("eastus", "westus", "westeurope")])
@@ -268,3 +268,22 @@ def test_a_gateway_still_being_created_is_waited_for_by_provision_not_by_backend
     assert f"API Management service {name} (eastus) is still being created or changed" in run.err
     assert "run `pros provision` again" in run.err
     assert writes(sim) == []
+
+
+def test_a_removed_region_leaves_every_remaining_pool(sim):
+    provision("eastus", "westus", "westeurope")
+    assert run_pros("backends", "-q").code == 0
+    # What the deployment records once a region is removed (removing its resources is provision's).
+    path = state_file()
+    data = json.loads(path.read_text())
+    data["spec"]["regions"] = ["eastus", "westus"]
+    path.write_text(json.dumps(data))
+    sim.reset_log()
+    run = run_pros("backends", "-q")
+    assert run.code == 0, run.err
+    s = spec("eastus", "westus")
+    for g in ("eastus", "westus"):
+        for pool, prefix in (("openai-pool", "openai"), ("functions-pool", "func")):
+            members = {name: priority for name, priority, _ in pool_members(sim, s, g, pool)}
+            assert members == {f"{prefix}-{g}": 1, f"{prefix}-{'westus' if g == 'eastus' else 'eastus'}": 2}
+    assert len(writes(sim)) == 4  # the four pools, nothing else
