@@ -24,7 +24,7 @@ def policies(
     action: Annotated[
         str | None,
         typer.Argument(
-            metavar="[render]",
+            metavar="render",
             help="render: print the policy (or write it and the API definition into --out DIR) "
             "without touching Azure.",
             show_default=False,
