@@ -30,7 +30,7 @@ from pros_cli.settings import BY_NAME, coerce
 from pros_cli.spec import ModelDeployment
 
 MODEL_KEYS = {"name": str, "model": str, "version": str, "sku": str, "capacity": int}
-_TYPES = {"str": "a string", "int": "a whole number", "strs": "a list of strings"}
+_TYPES = {"str": "a string", "int": "a whole number", "bool": "true or false", "strs": "a list of strings"}
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -57,6 +57,7 @@ def load_config(path: Path) -> dict[str, Any]:
         ok = {
             "str": isinstance(value, str),
             "int": isinstance(value, int) and not isinstance(value, bool),
+            "bool": isinstance(value, bool),
             "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
         }[definition.kind]
         if not ok:

@@ -63,6 +63,7 @@ def spec_from(
     # default models never moves the deployment silently.
     resolved = (
         ("shared_region", spec.shared_region),
+        ("apim_capacity", spec.apim_capacity),
         ("models", spec.models),
         ("redis_sku", spec.redis_sku),
         ("redis_capacity", spec.redis_capacity),
@@ -180,9 +181,15 @@ def target_for(
     subscription_id: str,
     build: Callable[[Spec], list[Resource]],
     restore_soft_deleted: bool = False,
+    command: str = "provision",
+    check: Callable[[Spec], None] | None = None,
 ) -> Target:
-    """The target of a run that brings the whole deployment (``build`` gives its resources) to
-    the effective settings: settings changes, immutable-setting refusals and removed resources."""
+    """The target of a run that brings the deployment (``build`` gives its resources) to the
+    effective settings: settings changes, immutable-setting refusals and removed resources.
+
+    ``command`` other than provision/up: the run changes only the resources that command makes
+    (the rest are read for their bodies), may change only the settings it takes as options, and
+    deletes nothing. ``check`` refuses a spec before any request."""
     recorded = state.settings
     effective = effective_settings(request, recorded)
     check_region_removal(effective, recorded)
@@ -194,7 +201,25 @@ def target_for(
     )
     setting_changes = settings_mod.changes(effective, recorded)
     settings_mod.check_immutable(setting_changes)
+    if check is not None:
+        check(spec)
     resources = build(spec)
+    if command not in ("provision", "up"):
+        if not recorded:
+            raise UsageError(
+                f"no deployment {base_name!r} is recorded in {state.path}",
+                hint="run `pros provision` first (or pass --state-file with the deployment's state file)",
+            )
+        own = set(settings_mod.names_for(command))
+        foreign = [c for c in setting_changes if c.name not in own]
+        if foreign:
+            listed = ", ".join(f"{c.name} (from {c.source})" for c in foreign)
+            raise UsageError(
+                f"pros {command} cannot change {listed}: those settings belong to the whole deployment",
+                hint="run pros provision with them to apply them, or drop them from this run",
+            )
+        scope = frozenset(r.key for r in resources if r.created_by == f"pros {command}")
+        return Target(spec, resources, (), effective, setting_changes, scope=scope)
     keys = {r.key for r in resources}
     removed: list[tuple[Resource, str]] = []
     if set(state.resources) - keys:

@@ -145,12 +145,15 @@ def discover_and_report(app: Any, base_name: str, subscription: str, *, write_st
             f"found {rid} with this deployment's tag, but it is not part of the deployment pros "
             "would build with the settings read back from Azure"
         )
-    if write_state:
-        from pros_cli.status import collect
+    from pros_cli.status import collect
 
-        report = collect(graph, clients=clients, recorded={})
+    # Parts later commands add (backends, policies, ...) count only when some of them exist.
+    report = collect(graph, clients=clients, recorded={})
+    present = {row.resource.created_by for row in report.rows if row.health not in ("missing", "unknown")}
+    rows = [row for row in report.rows if row.resource.created_by in present | {"pros provision"}]
+    if write_state:
         state = StateStore.open(path, base_name=base_name, subscription_id=subscription, cloud=app.cloud)
-        for row in report.rows:
+        for row in rows:
             if row.health in ("missing", "unknown"):
                 continue
             r = row.resource
@@ -159,9 +162,7 @@ def discover_and_report(app: Any, base_name: str, subscription: str, *, write_st
         state.data.pop("torn_down_at", None)
         state.record_settings(effective.record(), spec.to_state())
         app.ui.info(
-            f"rebuilt {path} from Azure: {len(state.resources)} resource(s), settings read back "
-            "from the resources"
+            f"rebuilt {path} from Azure: {len(state.resources)} resource(s), settings read back from the "
+            "resources"
         )
-    recorded_keys = {r.key for r in graph}
-    resources = [r for r in graph if r.key in recorded_keys]
-    return show(app, base_name, subscription, resources, {})
+    return show(app, base_name, subscription, [row.resource for row in rows], {}, report=report)

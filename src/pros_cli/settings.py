@@ -35,8 +35,9 @@ SOURCES = ("flag", "env", "config", "state", "default")
 class SettingDef:
     """One deployment setting.
 
-    ``kind``: ``str``, ``int``, ``strs`` (a list of strings) or ``models``. ``parse`` turns a raw
-    value (from any source) into the resolved value, raising UsageError naming the problem.
+    ``kind``: ``str``, ``int``, ``bool``, ``strs`` (a list of strings) or ``models``; :func:`coerce`
+    turns a raw value (from any source) into the resolved value, raising UsageError naming the
+    problem.
     ``flags``: the option's command-line names; ``envvar`` defaults to ``PROS_<NAME>``.
     """
 
@@ -58,7 +59,7 @@ class SettingDef:
 
     @property
     def flag(self) -> str:
-        return self.flags[0] if self.flags else f"--{self.name.replace('_', '-')}"
+        return (self.flags[0] if self.flags else f"--{self.name.replace('_', '-')}").split("/")[0]
 
     @property
     def repeatable(self) -> bool:
@@ -105,7 +106,7 @@ SETTINGS: tuple[SettingDef, ...] = (
     ),
     _s("storage_sku", "Standard_LRS", "SKU of the storage accounts."),
     _s("apim_sku", "Developer", "API Management SKU."),
-    _i("apim_capacity", 1, "API Management units."),
+    SettingDef("apim_capacity", "int", None, "API Management units (default 1; 0 for Consumption)."),
     _s("publisher_email", "apim-admin@example.com", "API Management publisher email."),
     _s("publisher_name", "pros", "API Management publisher name."),
     _s(
@@ -135,9 +136,7 @@ SETTINGS: tuple[SettingDef, ...] = (
         "Redis SKU for the cache kind: a Managed Redis SKU (default Balanced_B0), or Basic/Standard/Premium "
         "for azure-cache-for-redis (default Standard).",
     ),
-    SettingDef(
-        "redis_capacity", "int", None, "Azure Cache for Redis size only: 1 for C1/P1 (default 1)."
-    ),
+    SettingDef("redis_capacity", "int", None, "Azure Cache for Redis size only: 1 for C1/P1 (default 1)."),
     SettingDef(
         "usage_readers",
         "strs",
@@ -159,12 +158,92 @@ SETTINGS: tuple[SettingDef, ...] = (
         "Key Vault secret id of the custom domain's certificate; '' removes it.",
         metavar="ID",
     ),
+    # ---- the gateway (pros backends, pros policies) ----
+    SettingDef(
+        "circuit_breaker",
+        "bool",
+        True,
+        "Give every regional backend the circuit breaker (the Consumption tier has none).",
+        flags=("--circuit-breaker/--no-circuit-breaker",),
+        also_on=("backends",),
+    ),
+    _i(
+        "breaker_failures",
+        1,
+        "Failures (429 or 5xx) within the breaker interval that trip a backend.",
+        metavar="N",
+        also_on=("backends",),
+    ),
+    _i(
+        "breaker_interval_seconds",
+        60,
+        "Window the breaker counts failures in.",
+        flags=("--breaker-interval",),
+        metavar="SECONDS",
+        also_on=("backends",),
+    ),
+    _i(
+        "breaker_trip_seconds",
+        60,
+        "How long a tripped backend rests, unless its Retry-After says otherwise.",
+        flags=("--breaker-trip",),
+        metavar="SECONDS",
+        also_on=("backends",),
+    ),
+    _s(
+        "spec_file",
+        None,
+        "OpenAPI document to import as the OpenAI API (default: the one pros ships in templates/); '' for "
+        "the default.",
+        metavar="FILE",
+        also_on=("backends", "policies"),
+    ),
+    SettingDef(
+        "tokens_per_minute",
+        "int",
+        None,
+        "Token limit per minute for each billing code (0: none).",
+        metavar="N",
+        also_on=("policies",),
+    ),
+    SettingDef(
+        "monthly_token_quota",
+        "int",
+        None,
+        "Token quota per month for each billing code (0: none).",
+        metavar="N",
+        also_on=("policies",),
+    ),
+    SettingDef(
+        "require_billing_code",
+        "bool",
+        False,
+        "Refuse calls without a billingCode query parameter with 400.",
+        flags=("--require-billing-code/--no-require-billing-code",),
+        also_on=("policies",),
+    ),
+    SettingDef(
+        "streaming_function",
+        "bool",
+        True,
+        "Send streamed calls to the regional streaming functions, which count their tokens exactly; without "
+        "it they go to the OpenAI pool and are estimated.",
+        flags=("--streaming-function/--no-streaming-function",),
+        also_on=("policies",),
+    ),
 )
 BY_NAME: dict[str, SettingDef] = {s.name: s for s in SETTINGS}
 
 
 def setting(name: str) -> SettingDef:
     return BY_NAME[name]
+
+
+def names_for(command: str) -> tuple[str, ...]:
+    """The settings a command takes as options: provision (and settings, up) take them all."""
+    if command in ("provision", "settings", "up"):
+        return tuple(BY_NAME)
+    return tuple(s.name for s in SETTINGS if command in s.also_on)
 
 
 # ---- values ----------------------------------------------------------------------------------
@@ -175,6 +254,15 @@ def _split_words(text: str) -> list[str]:
 def coerce(definition: SettingDef, raw: Any, *, where: str) -> Any:
     """A raw value from one source as the setting's type; '' clears an optional setting."""
     kind = definition.kind
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise UsageError(f"{where} must be true or false, not {raw!r}")
     if kind == "int":
         if isinstance(raw, bool):
             raise UsageError(f"{where} must be a whole number, not {raw!r}")

@@ -110,7 +110,7 @@ def name_suffix(subscription_id: str, base_name: str) -> str:
     return "".join(chars)
 
 
-APIM_SKUS = ("Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2")
+APIM_SKUS = ("Developer", "Basic", "Standard", "Premium", "BasicV2", "StandardV2", "Consumption")
 FUNCTION_PLANS = ("flex", "consumption")
 REDIS_SKUS = AZURE_CACHE_SKUS  # Azure Cache for Redis; Managed Redis SKUs: pros_cli.cache_kinds
 MODEL_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged")
@@ -121,6 +121,23 @@ KV_SECRET_RE = re.compile(
     r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
 )
 DEPLOYMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$")
+
+# Gateway settings (pros backends / pros policies): the circuit breaker of every regional backend,
+# token limits per billing code, the API definition. Ranges: (min, max, unit).
+GATEWAY_LIMITS: dict[str, tuple[int, int, str]] = {
+    "breaker_failures": (1, 10000, "failures"),
+    "breaker_interval_seconds": (1, 86400, "seconds"),
+    "breaker_trip_seconds": (1, 86400, "seconds"),
+    "tokens_per_minute": (1, 100_000_000, "tokens per minute"),
+    "monthly_token_quota": (1, 1_000_000_000_000, "tokens"),
+}
+GATEWAY_OPTIONS = {
+    "breaker_failures": "--breaker-failures",
+    "breaker_interval_seconds": "--breaker-interval",
+    "breaker_trip_seconds": "--breaker-trip",
+    "tokens_per_minute": "--tokens-per-minute",
+    "monthly_token_quota": "--monthly-token-quota",
+}
 
 
 @dataclass(frozen=True)
@@ -304,6 +321,16 @@ class Spec:
     restore_soft_deleted: bool = False
     cache_kind: str = MANAGED  # or "azure-cache-for-redis" (pros_cli.cache_kinds)
     usage_readers: tuple[str, ...] = ()  # Entra object ids granted read access for `pros usage`
+    # Gateway (pros backends / pros policies)
+    circuit_breaker: bool = True
+    breaker_failures: int = 1
+    breaker_interval_seconds: int = 60
+    breaker_trip_seconds: int = 60
+    tokens_per_minute: int | None = None
+    monthly_token_quota: int | None = None
+    require_billing_code: bool = False
+    streaming_function: bool = True
+    spec_file: str | None = None  # the OpenAPI document to import; None: the one pros ships
 
     @property
     def primary_region(self) -> str:
@@ -335,6 +362,15 @@ class Spec:
             "certificate_secret_id": self.certificate_secret_id,
             "cache_kind": self.cache_kind,
             "usage_readers": list(self.usage_readers),
+            "circuit_breaker": self.circuit_breaker,
+            "breaker_failures": self.breaker_failures,
+            "breaker_interval_seconds": self.breaker_interval_seconds,
+            "breaker_trip_seconds": self.breaker_trip_seconds,
+            "tokens_per_minute": self.tokens_per_minute,
+            "monthly_token_quota": self.monthly_token_quota,
+            "require_billing_code": self.require_billing_code,
+            "streaming_function": self.streaming_function,
+            "spec_file": self.spec_file,
         }
 
 
@@ -347,7 +383,7 @@ def build_spec(
     storage_sku: str = "Standard_LRS",
     models: tuple[ModelDeployment, ...] = DEFAULT_MODELS,
     apim_sku: str = "Developer",
-    apim_capacity: int = 1,
+    apim_capacity: int | None = None,
     publisher_email: str = "apim-admin@example.com",
     publisher_name: str = "pros",
     function_plan: str = "flex",
@@ -359,6 +395,15 @@ def build_spec(
     restore_soft_deleted: bool = False,
     cache_kind: str = MANAGED,
     usage_readers: list[str] | tuple[str, ...] = (),
+    circuit_breaker: bool = True,
+    breaker_failures: int = 1,
+    breaker_interval_seconds: int = 60,
+    breaker_trip_seconds: int = 60,
+    tokens_per_minute: int | None = None,
+    monthly_token_quota: int | None = None,
+    require_billing_code: bool = False,
+    streaming_function: bool = True,
+    spec_file: str | None = None,
 ) -> Spec:
     """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
@@ -379,7 +424,15 @@ def build_spec(
     _choice("Python version", python_version, PYTHON_VERSIONS)
     cache_kind, redis_sku, redis_capacity = resolve_cache(cache_kind, redis_sku, redis_capacity)
     readers = validate_object_ids(list(usage_readers))
-    if not 1 <= apim_capacity <= 12:
+    if apim_capacity is None:
+        apim_capacity = 0 if apim_sku == "Consumption" else 1
+    if apim_sku == "Consumption":
+        if apim_capacity != 0:
+            raise UsageError(
+                "the Consumption tier of API Management has no units (capacity 0)",
+                hint="drop --apim-capacity",
+            )
+    elif not 1 <= apim_capacity <= 12:
         raise UsageError(f"invalid API Management capacity {apim_capacity}: 1 to 12 units")
     if apim_sku == "Developer" and apim_capacity != 1:
         raise UsageError(
@@ -412,6 +465,21 @@ def build_spec(
             f"invalid certificate secret id {certificate_secret_id!r}",
             hint="expected https://<vault>.vault.azure.net/secrets/<name>[/<version>]",
         )
+    tokens_per_minute = tokens_per_minute or None  # 0: no limit
+    monthly_token_quota = monthly_token_quota or None
+    gateway = {
+        "breaker_failures": breaker_failures,
+        "breaker_interval_seconds": breaker_interval_seconds,
+        "breaker_trip_seconds": breaker_trip_seconds,
+        "tokens_per_minute": tokens_per_minute,
+        "monthly_token_quota": monthly_token_quota,
+    }
+    for key, value in gateway.items():
+        _gateway_number(key, value)
+    if spec_file is not None and not str(spec_file).strip():
+        raise UsageError(
+            "the API definition file name is empty", hint="pass --spec-file FILE, or leave it out"
+        )
     names = Names(base=base_name, suffix=name_suffix(subscription_id, base_name))
     check_derived_names(names, regions_t)
     return Spec(
@@ -436,7 +504,28 @@ def build_spec(
         restore_soft_deleted=restore_soft_deleted,
         cache_kind=cache_kind,
         usage_readers=readers,
+        circuit_breaker=bool(circuit_breaker),
+        breaker_failures=breaker_failures,
+        breaker_interval_seconds=breaker_interval_seconds,
+        breaker_trip_seconds=breaker_trip_seconds,
+        tokens_per_minute=tokens_per_minute,
+        monthly_token_quota=monthly_token_quota,
+        require_billing_code=bool(require_billing_code),
+        streaming_function=bool(streaming_function),
+        spec_file=str(spec_file) if spec_file is not None else None,
     )
+
+
+def _gateway_number(key: str, value: int | None) -> None:
+    """A gateway setting: a whole number within its range (limits may also be None: no limit)."""
+    if value is None and key in ("tokens_per_minute", "monthly_token_quota"):
+        return
+    low, high, unit = GATEWAY_LIMITS[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise UsageError(
+            f"invalid {GATEWAY_OPTIONS[key]} {value!r}: a whole number of {unit} from {low} to {high}",
+            hint=f"pass {GATEWAY_OPTIONS[key]} N (or {key} = N in the config file)",
+        )
 
 
 def _choice(what: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -67,6 +67,8 @@ app.callback()(options.with_signature(_root, _root_params))
 
 
 def _register() -> None:
+    from pros_cli.cli.backends import backends
+    from pros_cli.cli.policies import policies
     from pros_cli.cli.provision import provision
     from pros_cli.cli.settings_cmd import settings
     from pros_cli.cli.status import STATUS_HELP, status
@@ -90,6 +92,17 @@ def _register() -> None:
         "its tags), in reverse dependency order; --purge frees soft-deleted names.",
         no_args_is_help=False,
     )(teardown)
+    app.command(
+        "backends",
+        help="In every gateway: named values, regional backends with circuit breakers, priority pools, "
+        "the OpenAI API and its product.",
+        no_args_is_help=False,
+    )(backends)
+    app.command(
+        "policies",
+        help="Apply the OpenAI API's policy to every gateway (--dry-run: diff); 'render' writes it locally.",
+        no_args_is_help=False,
+    )(policies)
 
 
 _register()

@@ -176,7 +176,7 @@ def setting_parameters(names: tuple[str, ...]) -> list[inspect.Parameter]:
     params = []
     for name in names:
         d = BY_NAME[name]
-        kind: Any = {"str": str, "int": int, "strs": list[str], "models": list[str]}[d.kind]
+        kind: Any = {"str": str, "int": int, "bool": bool, "strs": list[str], "models": list[str]}[d.kind]
         help_text = f"{d.help} [env {d.env}]"
         if d.immutable:
             help_text += " Cannot change once the deployment exists."

@@ -92,7 +92,7 @@ def provision(
     from pros_cli.deployment import Request, target_for
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
-    from pros_cli.resources.graph import build_resources
+    from pros_cli.resources.graph import deployment_graph
 
     app.check()
     s = app.settings
@@ -119,7 +119,7 @@ def provision(
             request,
             base_name=base_name,
             subscription_id=subscription,
-            build=build_resources,
+            build=lambda spec: deployment_graph(spec, set(state.resources)),
             restore_soft_deleted=restore_soft_deleted,
         ),
         options=RunOptions(

@@ -68,16 +68,27 @@ def status(
     return int(code if code is not None else ExitCode.OK)
 
 
-def show(app: App, base_name: str, subscription: str, resources: list[Any], recorded: dict[str, Any]) -> int:
+def show(
+    app: App,
+    base_name: str,
+    subscription: str,
+    resources: list[Any],
+    recorded: dict[str, Any],
+    report: Any = None,
+) -> int:
+    """Collect (unless ``report`` already has the rows) and print the status; the exit status."""
     from pros_cli.errors import ExitCode
-    from pros_cli.status import collect
+    from pros_cli.status import Report, collect
 
-    clients = app.clients(subscription)
-    echo = app.make_echo()
-    if app.settings.verbose:
-        for r in resources:
-            echo(r.az_read())
-    report = collect(resources, clients=clients, recorded=recorded)
+    if report is None:
+        echo = app.make_echo()
+        if app.settings.verbose:
+            for r in resources:
+                echo(r.az_read())
+        report = collect(resources, clients=app.clients(subscription), recorded=recorded)
+    else:
+        keep = {r.key for r in resources}
+        report = Report([row for row in report.rows if row.key in keep], report.errors, report.warnings)
     if app.json:
         from pros_cli.cli import render
 

@@ -59,6 +59,8 @@ class ApplyReport:
         out: dict[str, int] = {}
         for key, result in self.results.items():
             change = self.changes[key]
+            if change.read_only:
+                continue
             label = result.status
             if result.status == "succeeded":
                 label = {
@@ -234,6 +236,8 @@ class Applier:
         if change.forget:
             self.state.forget(key, event=change.forget)
             return NodeResult(key, "noop", value=None)
+        if change.read_only:  # another command's resource: read for its body, never recorded here
+            return NodeResult(key, "noop", value=change.current)
         if change.action == "no-op":
             recorded = self.state.get(key)
             outputs = r.outputs(change.current)

@@ -35,6 +35,8 @@ class Change:
     # history event the state file records when the run drops it ("gone", "released").
     forget: str | None = None
     warning: str | None = None  # something the operator should know about this change
+    # Outside the command's scope: only read (for its body), never changed or recorded.
+    read_only: bool = False
 
     @property
     def key(self) -> str:
@@ -90,9 +92,14 @@ class Plan:
     def warnings(self) -> list[str]:
         return [c.warning for c in self.changes if c.warning]
 
+    @property
+    def in_scope(self) -> list[Change]:
+        """The changes this command owns (without the resources it only read)."""
+        return [c for c in self.changes if not c.read_only]
+
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(ACTIONS, 0)
-        for c in self.changes:
+        for c in self.in_scope:
             out[c.action] += 1
         return out
 
@@ -111,7 +118,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "settings": [s.to_json() for s in self.settings],
-            "changes": [c.to_json() for c in self.changes],
+            "changes": [c.to_json() for c in self.in_scope],
             "summary": self.counts(),
         }
         if self.offline:
@@ -128,6 +135,8 @@ class PlanOptions:
     adopt: bool = False
     offline: bool = False
     parallelism: int = 8
+    # The keys this command may change; every other resource is only read (None: all of them).
+    scope: frozenset[str] | None = None
 
 
 def offline_plan(resources: Sequence[Resource]) -> Plan:
@@ -173,8 +182,12 @@ def decide_removal(
             "name because a run once started creating it); it is left in place and no longer recorded"
         )
         return Change(
-            r, "no-op", [f"{why}; not deleted: it lacks this deployment's tags"], current=current,
-            forget="not-ours", warning=note,
+            r,
+            "no-op",
+            [f"{why}; not deleted: it lacks this deployment's tags"],
+            current=current,
+            forget="not-ours",
+            warning=note,
         ), None
     return Change(r, "delete", [why], current=current, origin=origin), None
 
@@ -282,6 +295,23 @@ def decide(
     return Change(r, "no-op", reasons or ["up to date"], current=current, origin=origin), None
 
 
+def outside_scope(r: Resource, current: dict[str, Any] | None) -> tuple[Change, str | None]:
+    """A resource another command owns: read for its body, never changed whatever its diffs
+    (drift there is that command's business), but it must exist and be settled."""
+    owner = r.created_by
+    if current is None:
+        return Change(r, "no-op", ["not found"], read_only=True), (
+            f"{r.describe()} does not exist; run `{owner}` first"
+        )
+    if r.in_progress(current):
+        state = r.provisioning_state(current)
+        return Change(r, "no-op", [f"provisioningState is {state}"], current=current, read_only=True), (
+            f"{r.describe()} is still being created or changed (provisioningState {state}); wait for it "
+            f"to finish: run `{owner}` again"
+        )
+    return Change(r, "no-op", ["read only (outside this command)"], current=current, read_only=True), None
+
+
 def make_plan(
     resources: Sequence[Resource],
     *,
@@ -330,6 +360,7 @@ def make_plan(
     unread = 0
     for r in resources:
         r.inputs = {d: results[d].value for d in r.depends_on if d in results}
+    missing: set[str] = set()  # out-of-scope resources found absent
     for r in resources:
         result = results[r.key]
         if result.status == "failed":
@@ -338,13 +369,21 @@ def make_plan(
         if result.status != "succeeded":
             unread += 1  # waited on a read that failed, or was interrupted: the root cause is listed
             continue
+        entry = recorded(r.key)
+        remember = getattr(r, "remember", None)  # kinds whose diff needs their state entry
+        if remember is not None:
+            remember(entry)
         if r.key in why:
             with_parent = r.deleted_with_parent and r.parent in why
-            change, refusal = decide_removal(
-                r, result.value, recorded(r.key), why[r.key], with_parent=with_parent
-            )
+            change, refusal = decide_removal(r, result.value, entry, why[r.key], with_parent=with_parent)
+        elif options.scope is not None and r.key not in options.scope:
+            change, refusal = outside_scope(r, result.value)
+            if result.value is None:
+                missing.add(r.key)
+                if r.parent in missing:
+                    refusal = None  # its parent is missing too: that is the root cause listed
         else:
-            change, refusal = decide(r, result.value, recorded(r.key), options)
+            change, refusal = decide(r, result.value, entry, options)
         changes.append(change)
         if refusal:
             errors.append(refusal)

@@ -48,6 +48,9 @@ class Target:
     on_success: Callable[[StateStore, ApplyReport], None] | None = None
     # Recorded keys this version of pros has no resource kind for (left alone, reported).
     unknown: list[str] = field(default_factory=list)
+    # The keys this run may change; the other resources are only read, for their bodies (a
+    # command that builds on what provision made). None: every resource.
+    scope: frozenset[str] | None = None
 
 
 @dataclass
@@ -142,7 +145,7 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
             target.resources,
             clients=clients,
             recorded=state.get,
-            options=PlanOptions(adopt=options.adopt, parallelism=options.parallelism),
+            options=PlanOptions(adopt=options.adopt, parallelism=options.parallelism, scope=target.scope),
             stop=stop,
             on_read=(lambda r: echo(r.az_read())) if app.settings.verbose else None,
             removed=target.removed,

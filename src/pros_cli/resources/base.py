@@ -103,6 +103,9 @@ class Resource(ABC):
     # A resource pros only reads (e.g. the operator's Key Vault): never created, changed or
     # deleted; the plan fails if it does not exist.
     external: ClassVar[bool] = False
+    # The command that makes this kind (the part of the deployment it belongs to); a command that
+    # needs it while it is absent says to run this one.
+    created_by: ClassVar[str] = "pros provision"
     # Part of its structural parent (app settings inside their app, a container inside its
     # storage account): when the parent is deleted too, deleting it on its own is needless.
     deleted_with_parent: ClassVar[bool] = False

@@ -179,7 +179,19 @@ def build_resources(spec: Spec) -> list[Resource]:
 def full_graph(spec: Spec) -> list[Resource]:
     """Every resource any pros command makes for the deployment (what status shows and teardown
     removes): provision's graph and the parts later commands add on top of it."""
-    return build_resources(spec)
+    from pros_cli.resources.gateway_graph import build_gateway_resources
+
+    provision = build_resources(spec)
+    return [*provision, *build_gateway_resources(spec, provision)]
+
+
+def deployment_graph(spec: Spec, recorded_keys: set[str]) -> list[Resource]:
+    """What a run of the whole deployment manages: provision's graph, and each part a later
+    command made once the state records any of it (so adding or removing a region also updates
+    every gateway's backends, pools and policy, and never creates a part nobody asked for)."""
+    graph = full_graph(spec)
+    parts = {r.created_by for r in graph if r.key in recorded_keys} | {"pros provision"}
+    return [r for r in graph if r.created_by in parts]
 
 
 def provision_keys(spec: Spec) -> set[str]:

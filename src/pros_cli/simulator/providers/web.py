@@ -17,7 +17,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pros_cli import regions
-from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, parse_arm_path, utcnow
+from pros_cli.simulator.core import (
+    ArmError,
+    ArmPath,
+    SimResponse,
+    TypeSpec,
+    new_secret,
+    parse_arm_path,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
@@ -28,6 +36,7 @@ SITES = "Microsoft.Web/sites"
 API_VERSIONS = ("2025-05-01", "2025-03-01", "2024-11-01", "2024-04-01", "2023-12-01", "2023-01-01",
                 "2022-09-01")
 SETTINGS_KEY = "_appSettings"  # where a site's app settings are kept; render() strips it
+HOST_KEYS_KEY = "_hostKeys"  # the Functions host's keys, made on first listing; render() strips them
 
 # Geo-region table keys: the Flex Consumption SKU and Linux Consumption (Dynamic + Linux workers).
 FLEX = "FlexConsumption"
@@ -408,6 +417,7 @@ def _build_site(
 def _render_site(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     # Sites report "state", not provisioningState; their settings live behind config/appsettings.
     body.pop(SETTINGS_KEY, None)
+    body.pop(HOST_KEYS_KEY, None)
     body["properties"].pop("provisioningState", None)
     return body
 
@@ -463,6 +473,20 @@ def _put_settings(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -
 
 def _list_settings(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
     return SimResponse(200, _settings_body(_site_or_404(s, sub, rg, name)))
+
+
+def _list_host_keys(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
+    """``POST .../sites/{name}/host/default/listkeys`` (WebApps_ListHostKeys): the host's master
+    key, function keys and system keys. The keys are made once and stay until rotated."""
+    stored = _site_or_404(s, sub, rg, name)
+    keys = stored["body"].get(HOST_KEYS_KEY)
+    if keys is None:
+        keys = stored["body"][HOST_KEYS_KEY] = {
+            "masterKey": new_secret(),
+            "functionKeys": {"default": new_secret()},
+            "systemKeys": {},
+        }
+    return SimResponse(200, dict(keys))
 
 
 def _check_name(s: Simulator, req: SimRequest, sub: str) -> SimResponse:
@@ -524,6 +548,7 @@ def register(sim: Simulator) -> None:
         ("DELETE", _RG + r"/sites/([^/]+)", _delete_site),
         ("PUT", _RG + r"/sites/([^/]+)/config/appsettings", _put_settings),
         ("POST", _RG + r"/sites/([^/]+)/config/appsettings/list", _list_settings),
+        ("POST", _RG + r"/sites/([^/]+)/host/default/listkeys", _list_host_keys),
         ("POST", r"/subscriptions/([^/]+)/providers/Microsoft\.Web/checknameavailability", _check_name),
         ("GET", r"/subscriptions/([^/]+)/providers/Microsoft\.Web/geoRegions", _geo_regions),
     )
