@@ -72,6 +72,11 @@ def response_headers(headers: httpx.Headers) -> dict[str, str]:
     return out
 
 
+def _path_below_openai(url_path: str) -> str:
+    """The route's ``{*path}`` taken from the URL, should the worker not have synced it."""
+    return url_path.partition("/openai/")[2] if url_path.startswith("/openai/") else ""
+
+
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
@@ -108,7 +113,7 @@ class Proxy:
     # ---- one call -------------------------------------------------------------------------
     async def handle(self, request: Request) -> Response:
         started = time.monotonic()
-        path = request.path_params.get("path", "")
+        path = request.path_params.get("path") or _path_below_openai(request.url.path)
         route = routes.resolve(path)
         if route is None:
             return error(
