@@ -206,21 +206,30 @@ class FakeOpenAI:
             return self._whole(json.dumps(self.whole(kind)).encode(), 200, headers)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         events = self.stream_events(kind, include_usage)
-        return StreamingResponse(self._drip(events), headers=headers, media_type="text/event-stream")
+        # Paced: every event up to the last content chunk; then the finish chunk, the usage chunk
+        # and [DONE] (or the Responses API's completed event) come together.
+        paced = len(events) - (1 if kind == "responses" else 2 + include_usage)
+        return StreamingResponse(self._drip(events, paced), headers=headers, media_type="text/event-stream")
 
     def _whole(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
         self.sent.append(Reply(status, body, headers))
         return Response(body, status_code=status, headers=headers, media_type="application/json")
 
-    async def _drip(self, events: list[bytes]):
+    async def _drip(self, events: list[bytes], paced: int):
+        """Send ``events``, the first ``paced`` of them ``delay`` apart (a model generating), the
+        rest (the finish chunk, the usage chunk, ``[DONE]``) at once, as the service sends them.
+        Each event is due at a fixed time from the start, so a slow moment does not pile up."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         for i, event in enumerate(events):
             if self.break_after is not None and i == self.break_after:
                 raise RuntimeError("fake backend breaks off the stream")
             yield event
             if i == 0 and self.gate is not None:
                 await asyncio.to_thread(self.gate.wait, 20)
-            if i < len(events) - 1:
-                await asyncio.sleep(self.delay)
+                start = loop.time() - self.delay
+            if i < paced:
+                await asyncio.sleep(max(0.0, start + (i + 1) * self.delay - loop.time()))
         self.finished.set()
 
     # ---- bodies -----------------------------------------------------------------------------

@@ -44,7 +44,10 @@ class Served:
 
     def __init__(self, app: Any, *, name: str = "server"):
         self.app = InFlight(app)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP, as ``loop.create_server(host, port)`` would make it: asyncio turns
+        # Nagle's algorithm off (TCP_NODELAY) only on sockets that say they are TCP, and a proto-0
+        # socket holds each small event back until the peer's delayed ACK (~40 ms).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
