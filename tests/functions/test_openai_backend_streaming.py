@@ -222,6 +222,7 @@ def test_nothing_secret_and_no_prompt_or_completion_text_is_logged(fn, caplog):
     client = azure_client(fn.function.url, gateway_headers("req-logs"))
     list(client.chat.completions.create(model="chat", messages=MESSAGES, stream=True))
     client.chat.completions.create(model="chat", messages=MESSAGES)
+    fn.settle()
     fn.relay().current().publisher.retry_delays = (0.01,)
     fn.eventgrid.fail_next.extend([503, 503])  # an event that cannot be delivered is logged whole
     list(client.chat.completions.create(model="chat", messages=MESSAGES, stream=True))

@@ -61,9 +61,10 @@ class EventGridPublisher:
     async def send(self, event: dict[str, Any]) -> bool:
         body = json.dumps([event], separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         problem = ""
-        for attempt in range(len(self.retry_delays) + 1):
+        delays = self.retry_delays
+        for attempt in range(len(delays) + 1):
             if attempt:
-                await asyncio.sleep(self.retry_delays[attempt - 1])
+                await asyncio.sleep(delays[attempt - 1])
             try:
                 token = await self.tokens.token()
                 response = await self._client().post(
