@@ -128,7 +128,7 @@ def fn(stack: Stack, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     stack.eventgrid.reset()
     stack.close_proxy()
     yield stack
-    if stack.openai.gate is not None:
-        stack.openai.gate.set()  # never leave a fake stream waiting
+    for gate in stack.openai.gates.values():
+        gate.set()  # never leave a fake stream waiting
     stack.settle()
     stack.close_proxy()

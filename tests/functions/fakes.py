@@ -155,8 +155,8 @@ _KINDS = (
 class FakeOpenAI:
     """Azure OpenAI's data plane for chat completions, completions, embeddings and responses, on
     both the deployments surface and the v1 surface. Streams slowly (``delay`` between events);
-    with ``gate`` it holds the stream after its first event until the gate opens; ``finished`` is
-    set only once the last event has been sent."""
+    with ``gates`` it holds the stream after chosen events until the test opens them; ``finished``
+    is set only once the last event has been sent."""
 
     def __init__(self) -> None:
         self.app = FastAPI()
@@ -170,8 +170,10 @@ class FakeOpenAI:
         self.replies: deque[Reply] = deque()
         self.sent: list[Reply] = []  # every answer given in one piece, as sent
         self.delay = 0.005
-        self.gate: threading.Event | None = None
-        self.finished = threading.Event()
+        # gates[i]: hold the stream after event i until the gate opens
+        self.gates: dict[int, threading.Event] = {}
+        self.finished = threading.Event()  # set once the last event has been sent
+        self.aborted = threading.Event()  # set when the stream ended early (reader gone, break)
         self.break_after: int | None = None
         self.usage = dict(CHAT_USAGE)
 
@@ -218,19 +220,26 @@ class FakeOpenAI:
     async def _drip(self, events: list[bytes], paced: int):
         """Send ``events``, the first ``paced`` of them ``delay`` apart (a model generating), the
         rest (the finish chunk, the usage chunk, ``[DONE]``) at once, as the service sends them.
-        Each event is due at a fixed time from the start, so a slow moment does not pile up."""
+        Each event is due at a fixed time from the start, so a slow moment does not pile up. A
+        reader that hangs up ends the stream (Starlette cancels it): ``aborted``."""
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for i, event in enumerate(events):
-            if self.break_after is not None and i == self.break_after:
-                raise RuntimeError("fake backend breaks off the stream")
-            yield event
-            if i == 0 and self.gate is not None:
-                await asyncio.to_thread(self.gate.wait, 20)
-                start = loop.time() - self.delay
-            if i < paced:
-                await asyncio.sleep(max(0.0, start + (i + 1) * self.delay - loop.time()))
-        self.finished.set()
+        done = False
+        try:
+            for i, event in enumerate(events):
+                if self.break_after is not None and i == self.break_after:
+                    raise RuntimeError("fake backend breaks off the stream")
+                yield event
+                if i in self.gates:
+                    await asyncio.to_thread(self.gates[i].wait, 20)
+                    start = loop.time() - (i + 1) * self.delay
+                if i < paced:
+                    await asyncio.sleep(max(0.0, start + (i + 1) * self.delay - loop.time()))
+            done = True
+            self.finished.set()
+        finally:
+            if not done:
+                self.aborted.set()
 
     # ---- bodies -----------------------------------------------------------------------------
     @property

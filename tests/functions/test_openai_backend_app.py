@@ -61,6 +61,7 @@ DISTRIBUTIONS = {
     "azurefunctions.extensions.http.fastapi": "azurefunctions-extensions-http-fastapi",
     "fastapi": "fastapi",
     "httpx": "httpx",
+    "anyio": "anyio",
 }
 
 

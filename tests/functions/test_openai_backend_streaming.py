@@ -19,6 +19,7 @@ from tests.functions.calls import (
     validate,
 )
 from tests.functions.fakes import CHAT_USAGE, EVENTGRID_AUDIENCE, OPENAI_AUDIENCE, audience
+from tests.functions.loopback import wait_until
 
 EXPECTED_COUNTS = {
     "promptTokens": 1234,
@@ -40,13 +41,13 @@ def test_first_chunk_reaches_the_caller_before_the_backend_has_finished(fn):
     """The fake holds its stream after the first event until the caller has that event: a proxy
     that buffered would deliver nothing before the fake finished (which it only does after its
     last chunk)."""
-    fn.openai.gate = threading.Event()
+    fn.openai.gates[0] = threading.Event()
     client = azure_client(fn.function.url, gateway_headers("req-first-chunk"))
     stream = iter(client.chat.completions.create(model="chat", messages=MESSAGES, stream=True))
     first = next(stream)
     assert not fn.openai.finished.is_set()
     assert first.choices == [] and first.prompt_filter_results  # Azure's first chunk
-    fn.openai.gate.set()
+    fn.openai.gates[0].set()
     rest = list(stream)
     assert fn.openai.finished.is_set()
     assert "".join(c.choices[0].delta.content or "" for c in rest if c.choices) == fn.openai.text
@@ -240,3 +241,21 @@ def test_nothing_secret_and_no_prompt_or_completion_text_is_logged(fn, caplog):
     assert fn.identity.issued
     for secret in forbidden:
         assert secret not in logged
+
+
+def test_a_caller_who_goes_away_stops_the_backend_stream_and_gets_no_event(fn, caplog):
+    """A chat's stop button: the caller hangs up after the first chunk, while the backend (held at
+    a gate) is still generating. The function hangs up on the backend too (as the caller would
+    have stopped it without the function) and publishes nothing, having no usage report."""
+    caplog.set_level(logging.INFO)
+    fn.openai.gates[0] = threading.Event()
+    client = azure_client(fn.function.url, gateway_headers("req-stop"))
+    stream = client.chat.completions.create(model="chat", messages=MESSAGES, stream=True)
+    next(iter(stream))
+    stream.close()
+    wait_until(fn.openai.aborted.is_set, what="the function to hang up on the backend")
+    assert not fn.openai.finished.is_set()
+    fn.settle()
+    assert fn.eventgrid.events == []
+    logged = [r.getMessage() for r in caplog.records if r.name == "pros.openai_backend"]
+    assert any("req-stop" in m and "the caller went away" in m for m in logged)

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -175,8 +176,10 @@ class Proxy:
         content_type = backend.headers.get("content-type", "")
         if streamed and backend.status_code == 200 and content_type.startswith("text/event-stream"):
             watcher = StreamWatcher(route.kind, strip_usage=not caller_wants_usage)
-            return StreamingResponse(
-                call.relay(backend, watcher), status_code=200, headers=response_headers(backend.headers)
+            return _RelayResponse(
+                call.relay(backend, watcher),
+                status_code=200,
+                headers=response_headers(backend.headers),
             )
         try:
             content = await backend.aread()
@@ -187,6 +190,18 @@ class Proxy:
             await backend.aclose()
         call.finish_whole(backend.status_code, content)
         return Response(content, status_code=backend.status_code, headers=response_headers(backend.headers))
+
+
+class _RelayResponse(StreamingResponse):
+    """Closes the relay however the response ends. Under ASGI spec 2.3 servers (uvicorn) Starlette
+    cancels a stream whose caller went away; under 2.4 a send to that caller fails and the relay
+    would stay open until collected: this ends the backend stream at once either way."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()  # type: ignore[attr-defined]
 
 
 class _Call:
@@ -242,7 +257,12 @@ class _Call:
         self._publish(status, model, counts)
 
     async def relay(self, backend: httpx.Response, watcher: StreamWatcher) -> AsyncIterator[bytes]:
-        """The backend's events as they complete; then, in the background, the usage event."""
+        """The backend's events as they complete; then, in the background, the usage event.
+
+        A caller that goes away ends the backend stream too: Starlette cancels the relay (or
+        closes it, see ``_RelayResponse``) and closing the backend connection stops the
+        generation, as it would have stopped without the function (a chat's "stop" button saves
+        tokens). With no usage report there is no event."""
         splitter = SseSplitter()
         ended = "the caller went away"
         try:
@@ -262,7 +282,8 @@ class _Call:
             raise
         finally:
             self._stream_ended(watcher, ended)
-            await backend.aclose()
+            with anyio.CancelScope(shield=True):  # a cancelled relay must still hang up
+                await backend.aclose()
 
     def _stream_ended(self, watcher: StreamWatcher, problem: str) -> None:
         counts = token_counts(watcher.usage)
