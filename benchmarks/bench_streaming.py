@@ -75,7 +75,14 @@ def serve(role: str, words: int, delay_ms: float) -> None:
     else:
         servers = {"function": Served(function_api(registered_handler()))}
     print(json.dumps({name: server.url for name, server in servers.items()}), flush=True)
+    sys.stdin.readline()  # the parent's mark: warm-up over
+    before = os.times()
     sys.stdin.read()
+    # CPU seconds spent serving (every thread of the process), for the parent's per-call figure:
+    # user (Python) and system (the kernel's share, loopback TCP included).
+    after = os.times()
+    used = {"user_s": after.user - before.user, "system_s": after.system - before.system}
+    print(json.dumps(used), flush=True)
     for server in servers.values():
         server.stop()
 
@@ -116,8 +123,19 @@ def run(runs: int, words: int, delay_ms: float, warmup: int) -> dict[str, Any]:
             azure_endpoint=function_urls["function"], api_version=API_VERSION, api_key="unused", max_retries=0
         )
         results: dict[str, list[tuple[float, float]]] = {"direct": [], "function": []}
+
+        def count() -> int:
+            return httpx.get(urls["eventgrid"] + "/count").json()["events"]
+
         calls = 0
         for i in range(warmup + runs):
+            if i == warmup:
+                wait_until(lambda: count() == warmup, what="the warm-up's usage events")
+                for child in (function, backend):
+                    assert child.stdin is not None
+                    child.stdin.write("mark\n")
+                    child.stdin.flush()
+                calls = 0
             for name in ("direct", "function"):
                 client = direct
                 if name == "function":
@@ -126,16 +144,21 @@ def run(runs: int, words: int, delay_ms: float, warmup: int) -> dict[str, Any]:
                 timing = one_call(client)
                 if i >= warmup:
                     results[name].append(timing)
-        count = lambda: httpx.get(urls["eventgrid"] + "/count").json()["events"]  # noqa: E731
-        wait_until(lambda: count() == calls, what="every usage event")
-        published = count()
+        wait_until(lambda: count() == warmup + calls, what="every usage event")
+        published = count() - warmup
     finally:
-        for child in (function, backend):
-            assert child.stdin is not None
+        cpu = {}
+        for name, child in (("function", function), ("backend", backend)):
+            assert child.stdin is not None and child.stdout is not None
             child.stdin.close()
+            cpu[name] = json.loads(child.stdout.readline())
             child.wait(10)
 
     out: dict[str, Any] = {
+        "function_cpu_ms_per_call": {k: 1000 * cpu["function"][f"{k}_s"] / calls for k in ("user", "system")},
+        "backend_cpu_ms_per_call": {
+            k: 1000 * cpu["backend"][f"{k}_s"] / (2 * calls) for k in ("user", "system")
+        },
         "runs": runs,
         "words": words,
         "delay_ms": delay_ms,
@@ -191,6 +214,11 @@ def main() -> None:
     print(
         f"added to the first token: {added['median_of_differences']:.2f} ms (median of paired differences), "
         f"{added['difference_of_medians']:.2f} ms (difference of medians); target < 10 ms"
+    )
+    fcpu, bcpu = result["function_cpu_ms_per_call"], result["backend_cpu_ms_per_call"]
+    print(
+        f"CPU per call: function {fcpu['user']:.2f} ms user + {fcpu['system']:.2f} ms system (relay, event); "
+        f"fake backend {bcpu['user']:.2f} + {bcpu['system']:.2f} ms"
     )
     print(
         f"added to the total: {result['added_total_ms']['median_of_differences']:.2f} ms; "

@@ -275,3 +275,16 @@ def test_a_failed_renewal_keeps_a_still_valid_token_and_no_token_is_an_error_wit
     with pytest.raises(TokenError) as caught:
         asyncio.run(empty.token())
     assert "RuntimeError" in str(caught.value)
+
+
+def test_stripping_keeps_every_other_byte_of_a_chunk_as_sent():
+    watcher = StreamWatcher("chat", strip_usage=True)
+    watcher.model = "m"
+    escaped = b'data: {"choices":[{"delta":{"content":"caf\\u00e9 \\",\\"usage\\":null}"}}],"usage":null}\n\n'
+    assert watcher.process(escaped) == (
+        b'data: {"choices":[{"delta":{"content":"caf\\u00e9 \\",\\"usage\\":null}"}}]}\n\n'
+    )
+    first = b'data: {"usage":null,"choices":[{"delta":{"content":"x"}}],"model":"m"}\r\n\r\n'
+    assert watcher.process(first) == b'data: {"choices":[{"delta":{"content":"x"}}],"model":"m"}\r\n\r\n'
+    nested = b'data: {"choices":[{"delta":{"content":"x"},"usage":null}],"model":"m"}\n\n'
+    assert watcher.process(nested) == nested  # not the chunk's own usage member

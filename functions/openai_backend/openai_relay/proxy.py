@@ -267,10 +267,10 @@ class _Call:
         ended = "the caller went away"
         try:
             async for data in backend.aiter_bytes():
-                for raw in splitter.feed(data):
-                    out = watcher.process(raw)
-                    if out is not None:
-                        yield out
+                # Every event complete in this read goes on now, in one write.
+                ready = [out for raw in splitter.feed(data) if (out := watcher.process(raw)) is not None]
+                if ready:
+                    yield b"".join(ready)
             tail = splitter.rest()
             if tail:
                 yield tail

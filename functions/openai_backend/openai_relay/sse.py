@@ -16,6 +16,8 @@ from typing import Any
 _SEPARATORS = (b"\r\n\r\n", b"\n\n", b"\r\r")
 # Responses API events that end a response and carry its usage.
 _RESPONSE_DONE = ("response.completed", "response.incomplete", "response.failed")
+_RESPONSE_DONE_BYTES = tuple(f'"{kind}"'.encode() for kind in _RESPONSE_DONE)
+_NULL_USAGE = b',"usage":null}'
 
 
 class SseSplitter:
@@ -67,6 +69,9 @@ class StreamWatcher:
     def process(self, raw: bytes) -> bytes | None:
         """The bytes to send on for one complete event, or None to drop it."""
         self.events += 1
+        quick = self._quick(raw)
+        if quick is not None:
+            return quick
         data = _data(raw)
         if data is None:
             return raw
@@ -92,6 +97,22 @@ class StreamWatcher:
             return None  # the usage chunk the caller did not ask for
         del obj["usage"]
         return _rewrite(raw, obj)
+
+    def _quick(self, raw: bytes) -> bytes | None:
+        """Most events need no parsing: the answer for those, None for the rest. Azure writes
+        compact JSON; a chunk whose one data line ends in ``,"usage":null}`` carries that member
+        at its top level (inside a string every quote is escaped), so removing those bytes is
+        exact and leaves every other byte as the backend sent it."""
+        if self.kind == "responses":
+            return None if any(kind in raw for kind in _RESPONSE_DONE_BYTES) else raw
+        if self.model is None or b"[DONE]" in raw or b'"usage":{' in raw or b'"usage": {' in raw:
+            return None
+        if b'"usage"' not in raw or not self.strip_usage:
+            return raw
+        body = raw.rstrip(b"\r\n")
+        if body.startswith(b"data:") and b"\ndata:" not in body and body.endswith(_NULL_USAGE):
+            return body[: -len(_NULL_USAGE)] + b"}" + raw[len(body) :]
+        return None
 
     def _responses_event(self, obj: dict[str, Any]) -> None:
         response = obj.get("response")
