@@ -203,3 +203,20 @@ def test_an_unreachable_backend_is_a_502(fn, monkeypatch):
             model="chat", messages=MESSAGES, stream=True
         )
     assert caught.value.status_code == 502
+
+
+def test_a_streamed_request_answered_in_one_piece_still_gets_its_one_event(fn):
+    """The gateway routes on the request's "stream": true and leaves such a call's event to the
+    function, even when the backend answers with one JSON body (embeddings ignore the flag)."""
+    response = httpx.post(
+        fn.function.url + "/openai/deployments/embed/embeddings",
+        params={"api-version": "2024-10-21"},
+        headers=gateway_headers("req-embed-streamed"),
+        json={"input": "x", "stream": True},
+    )
+    assert response.status_code == 200 and response.json()["usage"] == EMBEDDING_USAGE
+    assert "stream_options" not in fn.openai.requests[0].body
+    fn.settle()
+    [event] = fn.eventgrid.events
+    validate(event)
+    assert event["data"]["streamed"] is True and event["data"]["totalTokens"] == 8
