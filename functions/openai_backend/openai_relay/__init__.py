@@ -1,14 +1,16 @@
 """The regional streaming function's code: an Azure OpenAI proxy that counts streamed tokens exactly.
 
-``function_app.py`` registers :func:`handle` as the app's one HTTP function; everything else lives
+``function_app.py`` registers one HTTP function that calls :func:`handle`; everything else lives
 here so tests and benchmarks serve the very same handler under uvicorn.
 """
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request, Response
 
-from .proxy import Proxy
+from .proxy import Proxy, error
 from .settings import Settings, SettingsError
 
 __all__ = ["Proxy", "Settings", "SettingsError", "current", "handle", "install", "reset"]
@@ -37,13 +39,9 @@ def reset() -> Proxy | None:
 
 async def handle(request: Request) -> Response:
     """One call: the whole of the function's work."""
-    from .proxy import error
-
     try:
         proxy = current()
     except SettingsError as exc:
-        import logging
-
         logging.getLogger("pros.openai_backend").error("%s", exc)
         return error(500, "FunctionMisconfigured", str(exc))
     return await proxy.handle(request)

@@ -87,7 +87,7 @@ def _json(body: bytes) -> Any:
 
 class Proxy:
     """Everything one app instance shares across calls: settings, HTTP client, token caches and the
-    event publisher. Built once per process (``openai_relay.runtime``)."""
+    event publisher. Built once per process (``openai_relay.current``)."""
 
     def __init__(self, settings: Settings, credential: Credential | None = None):
         self.settings = settings
@@ -172,7 +172,7 @@ class Proxy:
                 f"the region's Azure OpenAI account did not answer ({type(exc).__name__})",
             )
 
-        call = _Call(self, ctx, route, deployment, streamed, started)
+        call = _Call(self, ctx, deployment, streamed, started)
         content_type = backend.headers.get("content-type", "")
         if streamed and backend.status_code == 200 and content_type.startswith("text/event-stream"):
             watcher = StreamWatcher(route.kind, strip_usage=not caller_wants_usage)
@@ -211,12 +211,11 @@ class _Call:
         self,
         proxy: Proxy,
         ctx: CallContext,
-        route: routes.Route,
         deployment: str | None,
         streamed: bool,
         started: float,
     ):
-        self.proxy, self.ctx, self.route = proxy, ctx, route
+        self.proxy, self.ctx = proxy, ctx
         self.deployment, self.streamed, self.started = deployment, streamed, started
 
     def _publish(self, status: int, model: str | None, counts: Mapping[str, int]) -> None:
