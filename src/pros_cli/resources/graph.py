@@ -11,8 +11,10 @@ token processor's identity and each ``--usage-reader`` get an access policy assi
 processor's settings carry host, port, TLS and ``REDIS_AUTH=entra``, never a key.
 Role assignments (least privilege, never Contributor): every APIM identity may call every
 OpenAI account and publish to the topic; each Function App may call its region's OpenAI account
-and owns the blobs of its own storage account. With a custom domain: the operator's Key Vault
-(read only), "Key Vault Secrets User" for each APIM identity on it, and the gateway hostname.
+and owns the blobs of its own storage account; each regional app may publish to the topic (the
+streaming function sends the usage events of streamed calls). With a custom domain: the
+operator's Key Vault (read only), "Key Vault Secrets User" for each APIM identity on it, and the
+gateway hostname.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def build_resources(spec: Spec) -> list[Resource]:
             rg_key=RG_KEY,
             storage_key=storage_key(region),
             region=region,
-            settings=openai_settings(accounts[region], deployments[region]),
+            settings=openai_settings(accounts[region], deployments[region], topic),
             settings_depends_on=tuple(d.key for d in deployments[region]),
         )
         apps[region] = _app(stack)
@@ -202,12 +204,26 @@ def _app(stack: list[Resource]) -> Resource:
     return next(r for r in stack if isinstance(r, functions.FunctionApp))
 
 
-def openai_settings(account: OpenAIAccount, deployments: list[ModelDeployment]) -> dict[str, str]:
-    """What a regional app needs to call its region's models with its managed identity."""
+def openai_settings(
+    account: OpenAIAccount, deployments: list[ModelDeployment], topic: EventGridTopic
+) -> dict[str, str]:
+    """What a regional app needs to call its region's models with its managed identity, and what
+    the streaming function (functions/openai_backend) reads besides: its region and the topic it
+    publishes usage events to. HTTP streams (the function's FastAPI types) need init indexing on
+    Python 3.12 and earlier (learn.microsoft.com, "Azure Functions HTTP trigger", HTTP streams)."""
     return {
         "AZURE_OPENAI_ENDPOINT": f"https://{account.name}.openai.azure.com/",
         "AZURE_OPENAI_DEPLOYMENTS": ",".join(d.model.name for d in deployments),
+        "PROS_REGION": account.region,
+        "PROS_EVENTGRID_ENDPOINT": eventgrid_endpoint(topic),
+        "PYTHON_ENABLE_INIT_INDEXING": "1",
     }
+
+
+def eventgrid_endpoint(topic: EventGridTopic) -> str:
+    """The topic's publish endpoint, as ARM reports it in ``properties.endpoint``
+    (https://learn.microsoft.com/azure/event-grid/post-to-custom-topic)."""
+    return f"https://{topic.name}.{topic.region}-1.eventgrid.azure.net/api/events"
 
 
 def redis_cache(spec: Spec, below_rg: dict[str, Any]) -> tuple[Resource, Resource, str, int]:
@@ -279,6 +295,13 @@ def role_assignments(
             RoleAssignment(
                 spec, key=f"rbac/func-openai/{region}", scope=Scope.of(account),
                 role=COGNITIVE_SERVICES_OPENAI_USER, principal=apps[region],
+            )
+        )
+        # The streaming function publishes the usage events of streamed calls.
+        out.append(
+            RoleAssignment(
+                spec, key=f"rbac/func-eventgrid/{region}", scope=Scope.of(topic),
+                role=EVENTGRID_DATA_SENDER, principal=apps[region],
             )
         )
     for suffix, app in apps.items():
