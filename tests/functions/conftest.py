@@ -1,0 +1,3 @@
+"""Fixtures of the token processor tests."""
+
+from tests.redisdb import redis_db  # noqa: F401
