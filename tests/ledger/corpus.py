@@ -18,8 +18,8 @@ BASE = make_event(
 
 def _minimal() -> dict[str, Any]:
     event = make_event("min-1")
-    for key in ("billingCode", "companyName", "username", "gatewayRegion", "geography", "model",
-                "deployment", "latencyMs", "streamed", "failover", "cachedTokens", "reasoningTokens"):  # fmt: skip
+    optional = "billingCode companyName username gatewayRegion geography model deployment latencyMs"
+    for key in (*optional.split(), "streamed", "failover", "cachedTokens", "reasoningTokens"):
         event["data"].pop(key, None)
     return event
 

@@ -15,7 +15,7 @@ from tests.ledger.factory import make_event
 AWKWARD = [None, "", "a", "a:b", "1:a", "~", "~~", "0:", "x|y", "a" * 256, "Zürich", "😀", "\ud800", "3:abc"]
 
 
-@pytest.mark.parametrize("values", list(itertools.product(AWKWARD[:8], repeat=2)) + [tuple(AWKWARD)])
+@pytest.mark.parametrize("values", [*itertools.product(AWKWARD[:8], repeat=2), tuple(AWKWARD)])
 def test_tuples_round_trip(values: tuple[str | None, ...]) -> None:
     assert K.decode_values(K.encode_tuple(values)) == values
 
