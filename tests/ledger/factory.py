@@ -67,7 +67,7 @@ def make_event(
 
 
 def with_change(
-    event: dict[str, Any], path: str, value: Any = ..., *, delete: bool = False
+    event: dict[str, Any], path: str, value: Any = None, *, delete: bool = False
 ) -> dict[str, Any]:
     """A deep copy of ``event`` with ``path`` ("data.promptTokens") set to ``value`` or deleted."""
     out = copy.deepcopy(event)
