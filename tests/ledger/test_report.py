@@ -100,7 +100,14 @@ def test_export_then_replay_into_an_empty_database(recorded, redis_db) -> None:
 def test_replay_reports_bad_lines_and_takes_dead_letters(redis_db) -> None:
     events = random_events(3, days=["2026-11-02"], seed=5)
     letter = {"reason": "a bug, since fixed", "id": events[2]["id"], "payload": json.dumps(events[2])}
-    lines = [json.dumps(events[0]), "not json", "", json.dumps({"id": "x"}), json.dumps(events[1]), json.dumps(letter)]
+    lines = [
+        json.dumps(events[0]),
+        "not json",
+        "",
+        json.dumps({"id": "x"}),
+        json.dumps(events[1]),
+        json.dumps(letter),
+    ]
     result = replay(Ledger(redis_db), lines)
     assert result.recorded == 3
     assert [n for n, _ in result.invalid] == [2, 4]
