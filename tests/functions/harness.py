@@ -31,13 +31,20 @@ def module() -> ModuleType:
 
 
 @cache
+def indexed() -> Any:
+    """The app's one function as the host indexes it (azure-functions' own registry; indexed once,
+    as the host does: a second get_functions() refuses the names it has already seen)."""
+    (function,) = module().app.get_functions()
+    return function
+
+
+def bindings() -> list[dict[str, Any]]:
+    return [json.loads(b) for b in indexed().get_raw_bindings()]
+
+
 def processor() -> Any:
-    """The user function behind the app's Event Grid trigger, from the library's registry
-    (indexed once, as the host does: a second get_functions() refuses the names it has seen)."""
-    (function,) = [f for f in module().app.get_functions() if f.get_function_name() == "token_processor"]
-    bindings = [json.loads(b) for b in function.get_raw_bindings()]
-    assert [b["type"] for b in bindings] == ["eventGridTrigger"]
-    return function.get_user_function()
+    """The user function behind the app's Event Grid trigger."""
+    return indexed().get_user_function()
 
 
 def as_delivered(body: dict[str, Any]) -> func.EventGridEvent:
