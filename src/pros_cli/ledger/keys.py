@@ -28,6 +28,7 @@ mistaken for a separator, two values never merge, and null differs from the empt
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,12 @@ class DayBucket:
     def event_keys(self) -> list[str]:
         """Every key the recording script touches, in KEYS order."""
         return [self.seen, self.tuples, *(self.by(d) for d in DIMENSIONS), self.total, self.log]
+
+
+@functools.lru_cache(maxsize=1024)
+def event_keys(prefix: str, day: dt.date, bucket: int) -> tuple[str, ...]:
+    """The recording script's KEYS for one day-bucket (cached: the writer's hot path)."""
+    return tuple(DayBucket(day, bucket, prefix).event_keys())
 
 
 def dead_letter_key(prefix: str = PREFIX) -> str:

@@ -18,6 +18,7 @@ counted once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,41 +40,63 @@ STALE_REASON = (
     "before, so it was not counted again"
 )
 
-# KEYS: seen, tuples, by:<dim> x 7, total, log.
+# KEYS: seen, tuples, by:<dim> for each of keys.DIMENSIONS, total, log.
 # ARGV: id, end of the event's day (unix seconds), dedupe seconds, audit seconds, stream maxlen,
-#       raw event, packed counters, then one field per counter hash (tuples, by:<dim> x 7, total).
+#       raw event, packed counters, the encoded tuple. Each dimension's field is cut from the
+#       tuple here (its values are length-prefixed, see keys.py), which keeps the call small.
 # Expiry times count from the later of the day's end and the server's clock (TIME), so a day
-# replayed long after it ended is still deduplicated for the whole window.
+# replayed long after it ended is still deduplicated for the whole window; they are set when
+# the day-bucket's dedupe set is created.
 RECORD_SCRIPT = """
-local seen = KEYS[1]
-local total = KEYS[#KEYS - 1]
-if redis.call('EXISTS', seen) == 0 and redis.call('EXISTS', total) == 1 then
+local seen, total, log = KEYS[1], KEYS[#KEYS - 1], KEYS[#KEYS]
+local fresh = redis.call('EXISTS', seen) == 0
+if fresh and redis.call('EXISTS', total) == 1 then
   return -1
 end
 if redis.call('SADD', seen, ARGV[1]) == 0 then
   return 0
 end
-local horizon = math.max(tonumber(ARGV[2]), tonumber(redis.call('TIME')[1]))
-redis.call('EXPIREAT', seen, horizon + tonumber(ARGV[3]))
+local packed, tuple = ARGV[7], ARGV[8]
 local inc = {}
-for n in string.gmatch(ARGV[7], '%d+') do inc[#inc + 1] = tonumber(n) end
-for i = 2, #KEYS - 1 do
-  local field = ARGV[6 + i]
-  local cur = redis.call('HGET', KEYS[i], field)
-  if cur then
-    local old, j = {}, 0
-    for n in string.gmatch(cur, '%d+') do j = j + 1; old[j] = tonumber(n) end
-    local out = {}
-    for k = 1, math.max(#inc, j) do
-      out[k] = string.format('%.0f', (old[k] or 0) + (inc[k] or 0))
-    end
-    redis.call('HSET', KEYS[i], field, table.concat(out, ' '))
-  else
-    redis.call('HSET', KEYS[i], field, ARGV[7])
-  end
+for n in string.gmatch(packed, '%d+') do inc[#inc + 1] = tonumber(n) end
+local function fmt(n)
+  if n < 1e14 then return tostring(n) end
+  return string.format('%.0f', n)
 end
-redis.call('XADD', KEYS[#KEYS], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[6])
-redis.call('EXPIREAT', KEYS[#KEYS], horizon + tonumber(ARGV[4]))
+local function bump(key, field)
+  local cur = redis.call('HGET', key, field)
+  if not cur then
+    redis.call('HSET', key, field, packed)
+    return
+  end
+  local out, j = {}, 0
+  for n in string.gmatch(cur, '%d+') do
+    j = j + 1
+    out[j] = fmt(tonumber(n) + (inc[j] or 0))
+  end
+  for k = j + 1, #inc do out[k] = fmt(inc[k]) end
+  redis.call('HSET', key, field, table.concat(out, ' '))
+end
+bump(KEYS[2], tuple)
+local pos = 1
+for d = 3, #KEYS - 2 do
+  local field
+  if string.byte(tuple, pos) == 126 then
+    field, pos = '~', pos + 1
+  else
+    local colon = string.find(tuple, ':', pos, true)
+    local stop = colon + tonumber(string.sub(tuple, pos, colon - 1))
+    field, pos = string.sub(tuple, pos, stop), stop + 1
+  end
+  bump(KEYS[d], field)
+end
+bump(total, '*')
+redis.call('XADD', log, 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[6])
+if fresh then
+  local horizon = math.max(tonumber(ARGV[2]), tonumber(redis.call('TIME')[1]))
+  redis.call('EXPIREAT', seen, horizon + tonumber(ARGV[3]))
+  redis.call('EXPIREAT', log, horizon + tonumber(ARGV[4]))
+end
 return 1
 """
 _STATUS = {1: RECORDED, 0: DUPLICATE, -1: STALE}
@@ -130,6 +153,7 @@ def prepare(event: Any, now: dt.datetime | None = None, buckets: int = K.BUCKETS
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _day_end(day: dt.date) -> int:
     return int(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
 
@@ -177,13 +201,7 @@ class Ledger:
     def prepare(self, event: Any) -> Recordable:
         return prepare(event, self.clock(), self.buckets)
 
-    def _call(self, rec: Recordable) -> tuple[list[str], list[Any]]:
-        where = K.DayBucket(rec.day, rec.bucket, self.prefix)
-        fields = [
-            K.encode_tuple(rec.dimensions),
-            *(K.encode_value(v) for v in rec.dimensions),
-            K.TOTAL_FIELD,
-        ]
+    def _call(self, rec: Recordable) -> tuple[Sequence[str], list[Any]]:
         args = [
             rec.id,
             _day_end(rec.day),
@@ -192,9 +210,9 @@ class Ledger:
             self.stream_maxlen,
             rec.raw,
             K.pack(rec.metrics),
-            *fields,
+            K.encode_tuple(rec.dimensions),
         ]
-        return where.event_keys(), args
+        return K.event_keys(self.prefix, rec.day, rec.bucket), args
 
     def record(self, rec: Recordable) -> str:
         """Record one prepared event: recorded, duplicate or stale. Raises when Redis fails."""

@@ -107,8 +107,9 @@ def parse_event_time(text: str) -> dt.datetime:
         raise InvalidEvent("eventTime is not a valid date-time") from exc
 
 
-def check_schema(event: Any) -> None:
-    """The schema's rules, keyword by keyword (raises InvalidEvent at the first problem)."""
+def check_schema(event: Any) -> dt.datetime:
+    """The schema's rules, keyword by keyword (raises InvalidEvent at the first problem); returns
+    the event time."""
     if not isinstance(event, Mapping):
         raise InvalidEvent("the event is not a JSON object")
     for key in event:
@@ -122,7 +123,7 @@ def check_schema(event: Any) -> None:
         raise InvalidEvent(f"eventType must be {EVENT_TYPE}")
     _string(event, "subject", "", lo=1, hi=512)
     _string(event, "eventTime", "", hi=40)
-    parse_event_time(event["eventTime"])  # the schema's "format": "date-time"
+    when = parse_event_time(event["eventTime"])  # the schema's "format": "date-time"
     if event["dataVersion"] != DATA_VERSION or not isinstance(event["dataVersion"], str):
         raise InvalidEvent(f"dataVersion must be {DATA_VERSION}")
     for key in ("topic", "metadataVersion"):
@@ -140,6 +141,7 @@ def check_schema(event: Any) -> None:
     for key, check in DATA_FIELDS.items():
         if key in data:
             check(data, key)
+    return when
 
 
 DATA_FIELDS: dict[str, Any] = {
@@ -173,7 +175,9 @@ def _boolean(obj: Mapping[str, Any], key: str) -> None:
         raise InvalidEvent(f"data.{key} must be true or false")
 
 
-def check_invariants(event: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
+def check_invariants(
+    event: Mapping[str, Any], now: dt.datetime, when: dt.datetime | None = None
+) -> dt.datetime:
     """The rules beyond the schema; returns the event time (aware). Call after check_schema."""
     data = event["data"]
     prompt, completion = int(data["promptTokens"]), int(data["completionTokens"])
@@ -185,7 +189,7 @@ def check_invariants(event: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
         raise InvalidEvent("data.reasoningTokens is more than data.completionTokens")
     if data["requestId"] != event["id"]:
         raise InvalidEvent("data.requestId differs from id")
-    when = parse_event_time(event["eventTime"])
+    when = when or parse_event_time(event["eventTime"])
     if when - now > FUTURE_LIMIT:
         raise InvalidEvent("eventTime is more than 24 hours in the future")
     return when
@@ -193,8 +197,8 @@ def check_invariants(event: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
 
 def check_event(event: Any, now: dt.datetime | None = None) -> dt.datetime:
     """Raise InvalidEvent when ``event`` breaks the contract; return its time (aware) otherwise."""
-    check_schema(event)
-    return check_invariants(event, now or dt.datetime.now(dt.UTC))
+    when = check_schema(event)
+    return check_invariants(event, now or dt.datetime.now(dt.UTC), when)
 
 
 def problem(event: Any, now: dt.datetime | None = None) -> str | None:
