@@ -68,6 +68,10 @@ def event(i: int, rng: random.Random, day: dt.date | None = None) -> dict[str, A
     }
 
 
+def _renamed(e: dict[str, Any], new_id: str) -> dict[str, Any]:
+    return dict(e, id=new_id, data=dict(e["data"], requestId=new_id))
+
+
 def throughput(client: Any, n: int) -> dict[str, Any]:
     """One event per call through Ledger.submit (validate + one EVALSHA), as Functions delivers
     them, beside a one-client PING loop on the same connection pool."""
@@ -83,7 +87,7 @@ def throughput(client: Any, n: int) -> dict[str, Any]:
         for _ in range(n):
             client.ping()
         pings = n / (time.perf_counter() - start)
-        batch = [dict(e, id=f"{e['id']}-{r}", data=dict(e["data"], requestId=f"{e['id']}-{r}")) for e in events]
+        batch = [_renamed(e, f"{e['id']}-{r}") for e in events]
         start = time.perf_counter()
         for e in batch:
             ledger.submit(e)
@@ -91,14 +95,16 @@ def throughput(client: Any, n: int) -> dict[str, Any]:
         rounds.append((pings, recorded))
     pings = statistics.median(p for p, _ in rounds)
     recorded = statistics.median(e for _, e in rounds)
-    return {"events_per_second": round(recorded), "pings_per_second": round(pings), "ratio": round(recorded / pings, 2)}
+    ratio = round(recorded / pings, 2)
+    return {"events_per_second": round(recorded), "pings_per_second": round(pings), "ratio": ratio}
 
 
 def load(ledger: Ledger, start: int, stop: int, rng: random.Random) -> float:
     t0 = time.perf_counter()
     chunk = 20_000
     for lo in range(start, stop, chunk):
-        ledger.record_many((ledger.prepare(event(i, rng)) for i in range(lo, min(stop, lo + chunk))), batch=1000)
+        batch = (ledger.prepare(event(i, rng)) for i in range(lo, min(stop, lo + chunk)))
+        ledger.record_many(batch, batch=1000)
     return time.perf_counter() - t0
 
 
@@ -163,7 +169,10 @@ def main() -> None:
         print(json.dumps(result, indent=2))
         return
     t = result["throughput"]
-    print(f"recording: {t['events_per_second']:,} events/s; PING loop: {t['pings_per_second']:,}/s; ratio {t['ratio']}")
+    print(
+        f"recording: {t['events_per_second']:,} events/s; PING loop: {t['pings_per_second']:,}/s; "
+        f"ratio {t['ratio']}"
+    )
     for row in result.get("report", []):
         print(
             f"{row['events']:>9,} events (loaded in {row['load_seconds']} s): report by billing code over "
