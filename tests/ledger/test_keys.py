@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import struct
 
 import pytest
 from redis.crc import key_slot
@@ -33,7 +34,9 @@ def test_distinct_tuples_never_share_a_field() -> None:
 def test_counters_pack_in_metric_order() -> None:
     numbers = list(range(1, len(K.METRICS) + 1))
     assert K.unpack(K.pack(numbers)) == numbers
-    assert K.unpack(b"5 6") == [5, 6] + [0] * (len(K.METRICS) - 2)  # older, shorter values
+    older = struct.pack("<2q", 5, 6)  # written before more metrics were added
+    assert K.unpack(older) == [5, 6] + [0] * (len(K.METRICS) - 2)
+    assert K.unpack(K.pack([2**40, *numbers[1:]]))[0] == 2**40
 
 
 def test_every_key_of_one_event_is_in_one_slot() -> None:
@@ -64,3 +67,18 @@ def test_the_recording_script_only_touches_declared_keys(redis_db) -> None:
     assert present == declared
     assert len({key_slot(k.encode()) for k in present}) == 1
     assert rec.day == dt.date(2026, 11, 29)
+
+
+def test_the_script_adds_to_a_shorter_older_value(redis_db) -> None:
+    ledger = Ledger(redis_db)
+    first = make_event("old-1", when="2026-11-29T10:00:00Z", prompt=10, completion=5)
+    ledger.submit(first)
+    rec = prepare(first)
+    key = K.DayBucket(rec.day, rec.bucket).total
+    redis_db.hset(key, K.TOTAL_FIELD, struct.pack("<2q", 7, 700))  # requests, prompt only
+    second = make_event("old-2", when="2026-11-29T11:00:00Z", prompt=3, completion=2)
+    second["id"] = second["data"]["requestId"] = next(
+        f"old-{i}" for i in range(2, 999) if K.bucket_of(f"old-{i}") == rec.bucket
+    )
+    assert ledger.submit(second).status == "recorded"
+    assert K.unpack(redis_db.hget(key, K.TOTAL_FIELD))[:4] == [8, 703, 2, 5]

@@ -57,25 +57,18 @@ if redis.call('SADD', seen, ARGV[1]) == 0 then
   return 0
 end
 local packed, tuple = ARGV[7], ARGV[8]
-local inc = {}
-for n in string.gmatch(packed, '%d+') do inc[#inc + 1] = tonumber(n) end
-local function fmt(n)
-  if n < 1e14 then return tostring(n) end
-  return string.format('%.0f', n)
-end
+local F = 'i8i8i8i8i8i8i8i8i8'
+local a1, a2, a3, a4, a5, a6, a7, a8, a9 = struct.unpack('<' .. F, packed)
 local function bump(key, field)
   local cur = redis.call('HGET', key, field)
   if not cur then
     redis.call('HSET', key, field, packed)
     return
   end
-  local out, j = {}, 0
-  for n in string.gmatch(cur, '%d+') do
-    j = j + 1
-    out[j] = fmt(tonumber(n) + (inc[j] or 0))
-  end
-  for k = j + 1, #inc do out[k] = fmt(inc[k]) end
-  redis.call('HSET', key, field, table.concat(out, ' '))
+  if #cur < #packed then cur = cur .. string.rep('\0', #packed - #cur) end
+  local b1, b2, b3, b4, b5, b6, b7, b8, b9 = struct.unpack('<' .. F, cur)
+  redis.call('HSET', key, field, struct.pack('<' .. F,
+    a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5, a6 + b6, a7 + b7, a8 + b8, a9 + b9))
 end
 bump(KEYS[2], tuple)
 local pos = 1
@@ -272,10 +265,3 @@ class Ledger:
         if chunk:
             flush()
         return statuses
-
-
-def count_statuses(statuses: Sequence[str]) -> dict[str, int]:
-    out = {RECORDED: 0, DUPLICATE: 0, STALE: 0}
-    for s in statuses:
-        out[s] = out.get(s, 0) + 1
-    return out
