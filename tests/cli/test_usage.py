@@ -237,3 +237,20 @@ def test_unreachable_redis_is_a_clear_failure(isolated, monkeypatch) -> None:
     run = run_pros("usage", "--redis-url", "redis://user:hunter2@127.0.0.1:1/9")
     assert run.code == 1 and "cannot reach Redis at redis://user:***@127.0.0.1:1/9" in run.err
     assert "hunter2" not in run.err + run.out
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "want"),
+    [
+        (None, None, ("2026-11-01", "2026-11-30")),  # the current UTC month
+        ("2026-01-05", None, ("2026-01-05", "2026-01-31")),
+        (None, "2026-10-31", ("2026-10-01", "2026-10-31")),
+        ("2026-10-31", "2026-11-01", ("2026-10-31", "2026-11-01")),
+        ("2024-02-10", None, ("2024-02-10", "2024-02-29")),
+    ],
+)
+def test_day_range_defaults(start, end, want) -> None:
+    from pros_cli.cli.usage import day_range
+
+    lo, hi = day_range(start, end, dt.date(2026, 11, 30))
+    assert (lo.isoformat(), hi.isoformat()) == want

@@ -44,11 +44,11 @@ RedisUrl = Annotated[
 ]
 FromDay = Annotated[
     str | None,
-    typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD); default: the 1st."),
+    typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD); default: the month's 1st."),
 ]
 ToDay = Annotated[
     str | None,
-    typer.Option("--to", metavar="DAY", help="Last UTC day (YYYY-MM-DD); default: month end."),
+    typer.Option("--to", metavar="DAY", help="Last UTC day (YYYY-MM-DD); default: the month's end."),
 ]
 
 
@@ -73,11 +73,15 @@ def parse_day(text: str, option: str) -> dt.date:
 
 
 def day_range(start: str | None, end: str | None, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """--from/--to as days; a missing end defaults to the month around the other (or today)."""
     today = today or dt.datetime.now(dt.UTC).date()
-    first = today.replace(day=1)
+    lo = parse_day(start, "--from") if start else None
+    hi = parse_day(end, "--to") if end else None
+    anchor = lo or hi or today
+    first = anchor.replace(day=1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    lo = parse_day(start, "--from") if start else first
-    hi = parse_day(end, "--to") if end else (last if not start or lo <= last else lo)
+    lo = lo or (first if hi is None or hi >= first else hi.replace(day=1))
+    hi = hi or max(last, lo)
     if lo > hi:
         raise _usage_error(f"--from {lo} is after --to {hi}", hint="swap them")
     return lo, hi
@@ -266,17 +270,20 @@ def export_command(
     conn = open_connection(app, redis_url)
     target = out.with_name(f".{out.name}.partial") if out else None
     count = 0
-    with redis_errors(conn):
-        sink = target.open("w", encoding="utf-8") if target else sys.stdout
-        try:
+    sink = target.open("w", encoding="utf-8") if target else sys.stdout
+    try:
+        with redis_errors(conn):
             progress = _progress(app, "exported", (hi - lo).days + 1)
             for line in export_events(conn.client, lo, hi, progress=progress):
                 sink.write(line + "\n")
                 count += 1
-        finally:
-            if target:
-                sink.close()
+    except BaseException:
+        if target:
+            sink.close()
+            target.unlink(missing_ok=True)  # no half-written export left behind
+        raise
     if target and out:
+        sink.close()
         target.replace(out)
     sys.stdout.flush()
     app.ui.info(f"exported {count} event(s) from {lo} to {hi}" + (f" to {out}" if out else ""))
