@@ -112,3 +112,25 @@ def test_replay_reports_bad_lines_and_takes_dead_letters(redis_db) -> None:
     assert result.recorded == 3
     assert [n for n, _ in result.invalid] == [2, 4]
     assert result.invalid[0][1].startswith("not JSON")
+
+
+@pytest.mark.parametrize(
+    ("needed", "source"),
+    [
+        (set(), "total"),
+        ({"billing_code"}, "by:account"),
+        ({"billing_code", "company"}, "by:account"),
+        ({"user"}, "by:user"),
+        ({"region", "api"}, "by:route"),
+        ({"model", "deployment", "region", "api"}, "by:route"),
+        ({"user", "company"}, "tuples"),
+        ({"billing_code", "region"}, "tuples"),
+    ],
+)
+def test_a_report_reads_the_smallest_hash_that_holds_its_dimensions(needed, source) -> None:
+    from pros_cli.ledger import keys as K
+    from pros_cli.ledger.report import choose_source
+
+    key_of, order = choose_source(needed)
+    assert key_of(K.DayBucket(D("2026-11-02"), 3)).endswith("}:" + source)
+    assert needed <= set(order)

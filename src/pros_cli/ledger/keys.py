@@ -12,7 +12,7 @@ suffix          type     content
 ==============  =======  =======================================================================
 ``seen``        set      ids of the events counted (dedupe); expires 7 days after the day ends
 ``tuples``      hash     field: the full dimension tuple; value: the packed counters
-``by:<dim>``    hash     field: one dimension's value; value: the packed counters (rollup)
+``by:<name>``   hash     a rollup (see :data:`ROLLUPS`): field: the values of a few dimensions
 ``total``       hash     field ``*``: the packed counters of the whole day-bucket
 ``log``         stream   the raw events as recorded (audit, export, replay), capped, expires
 ==============  =======  =======================================================================
@@ -50,6 +50,15 @@ EVENT_FIELDS: dict[str, str] = {
     "model": "model",
     "deployment": "deployment",
     "api": "api",
+}
+# Rollups: projections of the tuple onto a few dimensions, written with it, so that a report by
+# (any subset of) one rollup's dimensions reads a few fields per day-bucket instead of every
+# tuple. Dimensions that go together share one (a billing code belongs to a company; region,
+# model, deployment and API have few values), which keeps the writes per event at five hashes.
+ROLLUPS: dict[str, tuple[str, ...]] = {
+    "account": ("billing_code", "company"),
+    "user": ("user",),
+    "route": ("region", "model", "deployment", "api"),
 }
 METRICS: tuple[str, ...] = (
     "requests",
@@ -92,8 +101,8 @@ class DayBucket:
     def tuples(self) -> str:
         return self._key("tuples")
 
-    def by(self, dimension: str) -> str:
-        return self._key(f"by:{dimension}")
+    def rollup(self, name: str) -> str:
+        return self._key(f"by:{name}")
 
     @property
     def total(self) -> str:
@@ -105,7 +114,7 @@ class DayBucket:
 
     def event_keys(self) -> list[str]:
         """Every key the recording script touches, in KEYS order."""
-        return [self.seen, self.tuples, *(self.by(d) for d in DIMENSIONS), self.total, self.log]
+        return [self.seen, self.tuples, *(self.rollup(r) for r in ROLLUPS), self.total, self.log]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -40,10 +40,10 @@ STALE_REASON = (
     "before, so it was not counted again"
 )
 
-# KEYS: seen, tuples, by:<dim> for each of keys.DIMENSIONS, total, log.
+# KEYS: seen, tuples, by:<rollup> for each of keys.ROLLUPS, total, log.
 # ARGV: id, end of the event's day (unix seconds), dedupe seconds, audit seconds, stream maxlen,
-#       raw event, packed counters, the encoded tuple. Each dimension's field is cut from the
-#       tuple here (its values are length-prefixed, see keys.py), which keeps the call small.
+#       raw event, packed counters, the encoded tuple. Each rollup's field is cut from the tuple
+#       here (its values are length-prefixed, see keys.py), which keeps the call small.
 # Expiry times count from the later of the day's end and the server's clock (TIME), so a day
 # replayed long after it ended is still deduplicated for the whole window; they are set when
 # the day-bucket's dedupe set is created.
@@ -71,18 +71,17 @@ local function bump(key, field)
     a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5, a6 + b6, a7 + b7, a8 + b8, a9 + b9))
 end
 bump(KEYS[2], tuple)
-local pos = 1
-for d = 3, #KEYS - 2 do
-  local field
+local parts, pos = {}, 1
+for d = 1, NDIMS do
   if string.byte(tuple, pos) == 126 then
-    field, pos = '~', pos + 1
+    parts[d], pos = '~', pos + 1
   else
     local colon = string.find(tuple, ':', pos, true)
     local stop = colon + tonumber(string.sub(tuple, pos, colon - 1))
-    field, pos = string.sub(tuple, pos, stop), stop + 1
+    parts[d], pos = string.sub(tuple, pos, stop), stop + 1
   end
-  bump(KEYS[d], field)
 end
+ROLLUP_BUMPS
 bump(total, '*')
 redis.call('XADD', log, 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[6])
 if fresh then
@@ -93,6 +92,18 @@ end
 return 1
 """
 _STATUS = {1: RECORDED, 0: DUPLICATE, -1: STALE}
+
+
+def _rollup_bumps() -> str:
+    lines = []
+    for n, dims in enumerate(K.ROLLUPS.values()):
+        field = " .. ".join(f"parts[{K.DIMENSIONS.index(d) + 1}]" for d in dims)
+        lines.append(f"bump(KEYS[{n + 3}], {field})")
+    return "\n".join(lines)
+
+
+RECORD_SCRIPT = RECORD_SCRIPT.replace("NDIMS", str(len(K.DIMENSIONS)))
+RECORD_SCRIPT = RECORD_SCRIPT.replace("ROLLUP_BUMPS", _rollup_bumps())
 
 
 @dataclass(frozen=True)

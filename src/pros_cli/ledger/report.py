@@ -1,9 +1,8 @@
 """Reports over the ledger: any grouping of the dimensions and the day, with filters.
 
 The cost is days x buckets x groups, never events: a report reads one hash per day-bucket. A
-grouping by one dimension (or by day alone) reads that dimension's rollup, which holds one field
-per value; any other grouping, or a filter on another dimension, reads the full tuples and
-aggregates them here.
+grouping (and filters) within one rollup's dimensions reads that rollup, which holds a few fields
+(keys.ROLLUPS); any other grouping reads the full tuples; either is aggregated here.
 """
 
 from __future__ import annotations
@@ -87,6 +86,17 @@ def fetch_hashes(
             progress(done, len(days))
 
 
+def choose_source(needed: set[str]) -> tuple[Callable[[K.DayBucket], str], tuple[str, ...]]:
+    """The cheapest hash that holds ``needed``: the total, the smallest rollup, or the tuples."""
+    if not needed:
+        return (lambda cell: cell.total), ()
+    fits = sorted((len(dims), name) for name, dims in K.ROLLUPS.items() if needed <= set(dims))
+    if fits:
+        name = fits[0][1]
+        return (lambda cell: cell.rollup(name)), K.ROLLUPS[name]
+    return (lambda cell: cell.tuples), K.DIMENSIONS
+
+
 def build_report(
     client: Any,
     start: dt.date,
@@ -118,23 +128,10 @@ def build_report(
     filters = {d: v for d, v in where.items() if d != DAY}
     needed = set(dims) | set(filters)
 
-    if not needed:
-        key_of: Callable[[K.DayBucket], str] = lambda cell: cell.total  # noqa: E731
-        positions: list[int] = []
-    elif len(needed) == 1:
-        (only,) = needed
-        key_of = lambda cell: cell.by(only)  # noqa: E731
-        positions = [0]
-        order = [only]
-    else:
-        key_of = lambda cell: cell.tuples  # noqa: E731
-        order = list(K.DIMENSIONS)
-    if needed:
-        index = {d: order.index(d) for d in needed}
-        positions = [index[d] for d in dims]
-        checks = [(index[d], v) for d, v in filters.items()]
-    else:
-        checks = []
+    key_of, order = choose_source(needed)
+    index = {d: order.index(d) for d in needed}
+    positions = [index[d] for d in dims]
+    checks = [(index[d], v) for d, v in filters.items()]
 
     sums: dict[tuple[Any, ...], list[int]] = {}
     decoded: dict[bytes, tuple[str | None, ...] | None] = {}
