@@ -254,3 +254,12 @@ def test_day_range_defaults(start, end, want) -> None:
 
     lo, hi = day_range(start, end, dt.date(2026, 11, 30))
     assert (lo.isoformat(), hi.isoformat()) == want
+
+
+def test_a_long_range_shows_progress_on_stderr(events) -> None:
+    run = run_pros("usage", *LEDGER, "-o", "json", "--from", "2026-08-01", "--to", "2026-10-29")
+    assert run.code == 0 and run.json()["totals"]["requests"] > 0
+    lines = [line for line in run.err.splitlines() if line.startswith("read ")]
+    assert lines[-1] == "read 90/90 days" and len(lines) >= 3
+    quiet = run_pros("usage", *LEDGER, "-q", "--from", "2026-08-01", "--to", "2026-10-29")
+    assert "read " not in quiet.err
