@@ -72,9 +72,16 @@ def _renamed(e: dict[str, Any], new_id: str) -> dict[str, Any]:
     return dict(e, id=new_id, data=dict(e["data"], requestId=new_id))
 
 
+def _server_usec(client: Any, command: str) -> tuple[int, int]:
+    stats = client.info("commandstats").get(f"cmdstat_{command}") or {"calls": 0, "usec": 0}
+    return int(stats["calls"]), int(stats["usec"])
+
+
 def throughput(client: Any, n: int) -> dict[str, Any]:
     """One event per call through Ledger.submit (validate + one EVALSHA), as Functions delivers
-    them, beside a one-client PING loop on the same connection pool."""
+    them, beside a one-client PING loop on the same connection pool. Wall time gives the ratio;
+    CPU time (this process, and the server's own per-command time from INFO commandstats) says
+    where it goes, independently of what else the machine runs."""
     rng = random.Random(1)
     today = dt.datetime.now(dt.UTC).date()
     events = [event(i, rng, today) for i in range(n)]
@@ -83,20 +90,31 @@ def throughput(client: Any, n: int) -> dict[str, Any]:
     client.ping()
     rounds = []
     for r in range(3):
-        start = time.perf_counter()
+        s0, c0, t0 = _server_usec(client, "ping"), time.process_time(), time.perf_counter()
         for _ in range(n):
             client.ping()
-        pings = n / (time.perf_counter() - start)
+        wall, cpu, s1 = time.perf_counter() - t0, time.process_time() - c0, _server_usec(client, "ping")
+        ping = (n / wall, cpu / n * 1e6, (s1[1] - s0[1]) / max(1, s1[0] - s0[0]))
         batch = [_renamed(e, f"{e['id']}-{r}") for e in events]
-        start = time.perf_counter()
+        s0, c0, t0 = _server_usec(client, "evalsha"), time.process_time(), time.perf_counter()
         for e in batch:
             ledger.submit(e)
-        recorded = n / (time.perf_counter() - start)
-        rounds.append((pings, recorded))
-    pings = statistics.median(p for p, _ in rounds)
-    recorded = statistics.median(e for _, e in rounds)
-    ratio = round(recorded / pings, 2)
-    return {"events_per_second": round(recorded), "pings_per_second": round(pings), "ratio": ratio}
+        wall, cpu, s1 = time.perf_counter() - t0, time.process_time() - c0, _server_usec(client, "evalsha")
+        rec = (n / wall, cpu / n * 1e6, (s1[1] - s0[1]) / max(1, s1[0] - s0[0]))
+        rounds.append((ping, rec))
+
+    def med(side: int, i: int) -> float:
+        return statistics.median(r[side][i] for r in rounds)
+
+    return {
+        "events_per_second": round(med(1, 0)),
+        "pings_per_second": round(med(0, 0)),
+        "ratio": round(med(1, 0) / med(0, 0), 2),
+        "client_cpu_us": {"event": round(med(1, 1), 1), "ping": round(med(0, 1), 1)},
+        "server_us": {"event": round(med(1, 2), 1), "ping": round(med(0, 2), 1)},
+        "cpu_ratio": round((med(0, 1) + med(0, 2)) / (med(1, 1) + med(1, 2)), 2),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
 
 
 def load(ledger: Ledger, start: int, stop: int, rng: random.Random) -> float:
@@ -171,7 +189,10 @@ def main() -> None:
     t = result["throughput"]
     print(
         f"recording: {t['events_per_second']:,} events/s; PING loop: {t['pings_per_second']:,}/s; "
-        f"ratio {t['ratio']}"
+        f"ratio {t['ratio']} (load average {t['load_average']})\n"
+        f"  CPU per call, client + server: event {t['client_cpu_us']['event']} + "
+        f"{t['server_us']['event']} us, PING {t['client_cpu_us']['ping']} + {t['server_us']['ping']} us; "
+        f"CPU ratio {t['cpu_ratio']}"
     )
     for row in result.get("report", []):
         print(

@@ -7,7 +7,8 @@ it yet) over the keys of one day-bucket, all in one cluster slot (see :mod:`.key
    nothing else happens. When ``seen`` is gone but the day-bucket already has counts (its dedupe
    window is over, or Redis evicted it), the script refuses ("stale") instead of guessing: the
    event may have been counted.
-2. counters: the packed counters of the full tuple, each dimension's rollup and the day total.
+2. counters: the packed counters of the full tuple, of each rollup (keys.ROLLUPS) and of the
+   day-bucket total.
 3. audit: the raw event appended to the day-bucket's capped stream.
 
 A connection or credential failure raises (redis-py's ConnectionError, AuthenticationError):
