@@ -102,3 +102,32 @@ def test_state_without_a_cache_is_bad_input(isolated: Path, monkeypatch: pytest.
     (isolated / ".pros" / "demo.json").write_text(json.dumps(state))
     run = run_pros("usage")
     assert run.code == 2 and "records no usable Redis for deployment 'demo'" in run.err
+
+
+def test_replay_with_read_only_access_asks_for_contributor(
+    deployment: FakeCredential, acl_users, isolated: Path, tmp_path: Path, az_parser
+) -> None:
+    """Azure Cache for Redis: a usage reader has Data Reader; replay writes, and Redis says NOPERM."""
+    state_path = isolated / ".pros" / "demo.json"
+    state = json.loads(state_path.read_text())
+    cache_id = CACHE_ID.replace("redisEnterprise/redis-demo-abc123", "redis/redis-demo-abc123")
+    state["resources"]["redis"] = {
+        "id": cache_id,
+        "outputs": {"host_name": "127.0.0.1", "port": 6379, "cache_kind": "azure-cache-for-redis"},
+    }
+    state_path.write_text(json.dumps(state))
+    oid = str(uuid.uuid4())
+    token = mint(oid)
+    deployment.issue = lambda: token
+    acl_users.allow(oid, token, commands=("-@all", "+@read", "+@connection"))  # like Data Reader
+    first = run_pros("usage", "-o", "json", "--from", "2026-11-01")
+    assert first.code == 0, first.err[:400]  # reading is allowed
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(make_event("replay-ro-1", when="2026-11-03T11:00:00Z")) + "\n")
+    run = run_pros("usage", "replay", str(events))
+    assert run.code == 1 and "has no data access" in run.err and "no permissions to run" in run.err
+    (az_line,) = re.findall(r"or: (az rest .*)", run.err)
+    assert f"{cache_id}/accessPolicyAssignments/" in az_line
+    assert '"accessPolicyName":"Data Contributor"' in az_line
+    assert "enough to report, not to replay" in run.err
+    assert az_parser.failures([az_line]) == []

@@ -56,7 +56,9 @@ class AclUsers:
         self.admin = client()
         self.names: list[str] = []
 
-    def allow(self, oid: str, *tokens: AccessToken, reset: bool = False) -> None:
+    def allow(
+        self, oid: str, *tokens: AccessToken, reset: bool = False, commands: tuple[str, ...] = ("+@all",)
+    ) -> None:
         if oid not in self.names:
             self.names.append(oid)
         self.admin.acl_setuser(
@@ -65,7 +67,7 @@ class AclUsers:
             reset_passwords=reset,
             passwords=[f"+{t.token}" for t in tokens],
             keys=["pros:*"],
-            commands=["+@all"],
+            commands=list(commands),
         )
 
     def kill_connections(self, oid: str) -> int:

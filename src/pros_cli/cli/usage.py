@@ -232,7 +232,7 @@ def replay_command(
         except OSError as exc:
             raise _usage_error(f"cannot read {file}: {exc.strerror}") from None
     conn = open_connection(app, redis_url)
-    with stream, redis_errors(conn):
+    with stream, redis_errors(conn, write=True):
         result = replay(Ledger(conn.client), stream)
     for line, reason in result.invalid[:50]:
         app.ui.err(f"line {line}: not recorded: {reason}")

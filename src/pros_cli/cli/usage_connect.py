@@ -70,8 +70,12 @@ def _object_id(credential: Any) -> str | None:
     return oid if isinstance(oid, str) else None
 
 
-def grant_hint(conn: Connection) -> str:
-    """How to give the operator's identity data access: pros provision, or the az rest equivalent."""
+def grant_hint(conn: Connection, *, write: bool = False) -> str:
+    """How to give the operator's identity data access: pros provision, or the az rest equivalent.
+
+    ``write``: the command writes (replay). Managed Redis has one access policy ("default", read
+    and write); on Azure Cache for Redis, ``--usage-reader`` grants "Data Reader", which reports
+    need, and replay needs "Data Contributor"."""
     oid = _object_id(conn.credential) or "<your-object-id>"
     name = "usagereader" + oid.replace("-", "")[:40] if oid[0] != "<" else "usagereader"
     lines = [
@@ -80,9 +84,12 @@ def grant_hint(conn: Connection) -> str:
     ]
     rid = conn.resource_id or ""
     if "/microsoft.cache/redis/" in rid.lower():  # Azure Cache for Redis
+        policy = "Data Contributor" if write else "Data Reader"
+        if write:
+            lines[1] = "  (pros provision --usage-reader grants Data Reader: enough to report, not to replay)"
         url = f"https://management.azure.com{rid}/accessPolicyAssignments/{name}?api-version={CACHE_API}"
         body = (
-            '{"properties":{"accessPolicyName":"Data Contributor","objectId":"' + oid + '",'
+            '{"properties":{"accessPolicyName":"' + policy + '","objectId":"' + oid + '",'
             '"objectIdAlias":"pros usage"}}'
         )
     else:  # Azure Managed Redis: the database's "default" access policy
@@ -102,7 +109,7 @@ def grant_hint(conn: Connection) -> str:
 
 
 @contextlib.contextmanager
-def redis_errors(conn: Connection) -> Iterator[None]:
+def redis_errors(conn: Connection, *, write: bool = False) -> Iterator[None]:
     """Turn Redis failures into one clear error; never print a URL's password or a token."""
     import redis
 
@@ -116,7 +123,8 @@ def redis_errors(conn: Connection) -> Iterator[None]:
         ) from None
     except (redis.AuthenticationError, redis.ResponseError) as exc:
         text = str(exc)
-        if not any(word.lower() in text.lower() for word in _DENIED):
+        denied = isinstance(exc, redis.exceptions.NoPermissionError)  # NOPERM (redis-py drops the word)
+        if not denied and not any(word.lower() in text.lower() for word in _DENIED):
             raise ProsError(f"Redis at {conn.where} refused the request: {text[:300]}") from None
         if conn.credential is None:
             raise ProsError(
@@ -126,7 +134,7 @@ def redis_errors(conn: Connection) -> Iterator[None]:
         raise ProsError(
             f"your Microsoft Entra identity has no data access to the ledger's Redis at {conn.where} "
             f"({text[:200]})",
-            hint=grant_hint(conn),
+            hint=grant_hint(conn, write=write),
         ) from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise ProsError(
