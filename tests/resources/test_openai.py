@@ -25,16 +25,8 @@ def openai_graph(spec: Spec) -> list[Resource]:
         account = f"openai/{region}"
         out.append(OpenAIAccount(spec, key=account, region=region, depends_on=(RG,), parent=RG))
         for model in spec.models:
-            out.append(
-                ModelDeployment(
-                    spec,
-                    model,
-                    key=f"{account}/deployments/{model.name}",
-                    region=region,
-                    depends_on=(account,),
-                    parent=account,
-                )
-            )
+            out.append(ModelDeployment(spec, model, key=f"{account}/deployments/{model.name}", region=region,
+                                       depends_on=(account,), parent=account))
     return out
 
 
@@ -65,10 +57,8 @@ def test_fresh_create_is_keyless_and_a_second_converge_writes_nothing(engine, me
         assert account["identity"]["type"] == "SystemAssigned"
         assert account["tags"] == {"managed-by": "pros", "pros-deployment": "demo"}
         outputs = first.report.outputs[f"openai/{region}"]
-        assert outputs == {
-            "endpoint": f"https://{name}.openai.azure.com/",
-            "principal_id": account["identity"]["principalId"],
-        }
+        assert outputs == {"endpoint": f"https://{name}.openai.azure.com/",
+                           "principal_id": account["identity"]["principalId"]}
         deployment = cog.deployments.get("rg-demo", name, "gpt-4o", cls=raw_json)
         assert deployment["sku"] == {"name": "Standard", "capacity": 30}
         model = {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}
@@ -86,19 +76,15 @@ def test_fresh_create_is_keyless_and_a_second_converge_writes_nothing(engine, me
 
 def test_version_and_capacity_change_in_place_with_one_put(engine, memsim):
     engine.converge(openai_graph(make_spec(regions=["eastus"])))
-    newer = (
-        Model("gpt-4o", "gpt-4o", "2024-11-20", capacity=40),
-        Model("text-embedding-ada-002", "text-embedding-ada-002", "2"),
-    )
+    newer = (Model("gpt-4o", "gpt-4o", "2024-11-20", capacity=40), Model("text-embedding-ada-002",
+                                                                          "text-embedding-ada-002", "2"))
     spec = make_spec(regions=["eastus"], models=newer)
     memsim.reset_log()
     converged = engine.converge(openai_graph(spec))
     change = converged.plan.by_key()["openai/eastus/deployments/gpt-4o"]
     assert change.action == "update"
-    assert sorted(change.reasons) == [
-        "change properties.model.version: '2024-08-06' -> '2024-11-20'",
-        "change sku.capacity: 30 -> 40",
-    ]
+    assert sorted(change.reasons) == ["change properties.model.version: '2024-08-06' -> '2024-11-20'",
+                                      "change sku.capacity: 30 -> 40"]
     name = spec.names.openai("eastus")
     assert write_paths(memsim) == [
         f"PUT /subscriptions/{spec.subscription_id}/resourceGroups/rg-demo/providers/"
@@ -127,10 +113,8 @@ def test_account_drift_is_patched_back_keeping_user_tags(engine, memsim):
     name = spec.names.openai("eastus")
     cog = engine.clients.cognitive
     principal = cog.accounts.get("rg-demo", name, cls=raw_json)["identity"]["principalId"]
-    drift = {
-        "tags": {"owner": "ops", "managed-by": "pros", "pros-deployment": "demo"},
-        "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Disabled"},
-    }
+    drift = {"tags": {"owner": "ops", "managed-by": "pros", "pros-deployment": "demo"},
+             "properties": {"disableLocalAuth": False, "publicNetworkAccess": "Disabled"}}
     cog.accounts.begin_update("rg-demo", name, drift).result()
     memsim.reset_log()
     converged = engine.converge(openai_graph(spec))
@@ -148,10 +132,8 @@ def test_account_drift_is_patched_back_keeping_user_tags(engine, memsim):
 
 def test_model_name_drift_is_refused_not_replaced(engine, memsim):
     engine.converge(openai_graph(make_spec(regions=["eastus"])))
-    swapped = (
-        Model("gpt-4o", "gpt-4o-mini", "2024-07-18"),
-        Model("text-embedding-ada-002", "text-embedding-ada-002", "2"),
-    )
+    swapped = (Model("gpt-4o", "gpt-4o-mini", "2024-07-18"),
+               Model("text-embedding-ada-002", "text-embedding-ada-002", "2"))
     memsim.reset_log()
     plan = engine.plan(openai_graph(make_spec(regions=["eastus"], models=swapped)))
     assert len(plan.errors) == 1
@@ -209,9 +191,8 @@ def test_restore_soft_deleted_brings_the_account_back(engine, memsim):
     memsim.reset_log()
     converged = engine.converge(openai_graph(spec))
     assert set(statuses(converged).values()) == {"succeeded", "noop"}
-    assert converged.echoed[0] == (
-        f"az cognitiveservices account recover --name {name} --resource-group rg-demo --location eastus"
-    )
+    assert converged.echoed[0] == (f"az cognitiveservices account recover --name {name} "
+                                   "--resource-group rg-demo --location eastus")
     cog = engine.clients.cognitive
     account = cog.accounts.get("rg-demo", name, cls=raw_json)
     assert account["properties"]["disableLocalAuth"] is True
@@ -241,16 +222,9 @@ def test_quota_failure_names_the_region_and_a_rerun_finishes_only_what_failed(en
     assert "require 30 new capacity" in failed.error and "available capacity 0" in failed.error
     others = {k: r.status for k, r in results.items() if k != "openai/westus/deployments/gpt-4o"}
     assert others == dict.fromkeys(
-        [
-            "resource-group",
-            "openai/eastus",
-            "openai/eastus/deployments/gpt-4o",
-            "openai/eastus/deployments/text-embedding-ada-002",
-            "openai/westus",
-            "openai/westus/deployments/text-embedding-ada-002",
-        ],
-        "succeeded",
-    )
+        ["resource-group", "openai/eastus", "openai/eastus/deployments/gpt-4o",
+         "openai/eastus/deployments/text-embedding-ada-002", "openai/westus",
+         "openai/westus/deployments/text-embedding-ada-002"], "succeeded")
 
     set_quota(memsim, "westus", "gpt-4o", "Standard", 100)
     memsim.reset_log()
@@ -263,15 +237,8 @@ def test_quota_failure_names_the_region_and_a_rerun_finishes_only_what_failed(en
 
 
 def test_deployments_of_one_account_share_a_serial_group_and_all_succeed(engine, memsim):
-    models = tuple(
-        Model(n, n, v)
-        for n, v in (
-            ("gpt-4o", "2024-08-06"),
-            ("gpt-4o-mini", "2024-07-18"),
-            ("text-embedding-3-small", "1"),
-            ("o4-mini", "2025-04-16"),
-        )
-    )
+    models = tuple(Model(n, n, v) for n, v in (("gpt-4o", "2024-08-06"), ("gpt-4o-mini", "2024-07-18"),
+                                              ("text-embedding-3-small", "1"), ("o4-mini", "2025-04-16")))
     spec = make_spec(models=models)
     graph = openai_graph(spec)
     groups = {r.serial_group for r in graph if isinstance(r, ModelDeployment)}
@@ -287,11 +254,8 @@ def _every_az_line(engine: Any) -> list[str]:
     engine.converge(graph)
     cog = engine.clients.cognitive
     name = spec.names.openai("eastus")
-    drift = {
-        "tags": {"owner": "ops"},
-        "properties": {"disableLocalAuth": False},
-        "identity": {"type": "None"},
-    }
+    drift = {"tags": {"owner": "ops"}, "properties": {"disableLocalAuth": False},
+             "identity": {"type": "None"}}
     cog.accounts.begin_update("rg-demo", name, drift).result()
     shrink = {"sku": {"name": "Standard", "capacity": 7}}
     cog.deployments.begin_update("rg-demo", name, "gpt-4o", shrink).result()

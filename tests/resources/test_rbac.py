@@ -56,26 +56,14 @@ def spec() -> Any:
 
 def graph(spec: Any, *, found: bool = False) -> list[Resource]:
     rg = ResourceGroup(spec, key=RG_KEY, name=spec.resource_group, region=spec.primary_region)
-    app = IdentityAccount(
-        spec,
-        key="app",
-        name=spec.names.storage_account("eastus"),
-        region="eastus",
-        depends_on=(RG_KEY,),
-        parent=RG_KEY,
-    )
+    app = IdentityAccount(spec, key="app", name=spec.names.storage_account("eastus"), region="eastus",
+                          depends_on=(RG_KEY,), parent=RG_KEY)
     if found:
         target: StorageAccount = FoundAccount(spec, key="target", name="opsvaultsa", region="westus")
         scope = Scope.of(target, lookup=True, id_query="[0].id", label="the operator's account")
     else:
-        target = StorageAccount(
-            spec,
-            key="target",
-            name=spec.names.storage_account("westus"),
-            region="westus",
-            depends_on=(RG_KEY,),
-            parent=RG_KEY,
-        )
+        target = StorageAccount(spec, key="target", name=spec.names.storage_account("westus"),
+                                region="westus", depends_on=(RG_KEY,), parent=RG_KEY)
         scope = Scope.of(target)
     grant = RoleAssignment(spec, key="grant", scope=scope, role=STORAGE_BLOB_DATA_OWNER, principal=app)
     return [rg, app, target, grant]
@@ -104,13 +92,9 @@ def test_converge_grants_once_the_new_identity_has_replicated(engine, memsim, sp
     assert attempts == [(400, "PrincipalNotFound"), (201, None)]
     [made] = assignments(memsim)
     principal = principal_of(memsim, app)
-    assert (
-        made["id"]
-        == grant.arm_id()
-        == (
-            f"{target.arm_id()}/providers/Microsoft.Authorization/roleAssignments/"
-            f"{assignment_name(target.arm_id(), STORAGE_BLOB_DATA_OWNER, app.arm_id())}"
-        )
+    assert made["id"] == grant.arm_id() == (
+        f"{target.arm_id()}/providers/Microsoft.Authorization/roleAssignments/"
+        f"{assignment_name(target.arm_id(), STORAGE_BLOB_DATA_OWNER, app.arm_id())}"
     )
     assert made["properties"]["principalId"] == principal
     assert made["properties"]["principalType"] == "ServicePrincipal"
@@ -120,9 +104,7 @@ def test_converge_grants_once_the_new_identity_has_replicated(engine, memsim, sp
     assert f"--assignee-object-id {principal}" in line and f"--name {grant.name}" in line
     state = engine.state().get("grant")
     assert state["outputs"] == {
-        "role": "Storage Blob Data Owner",
-        "scope": target.arm_id(),
-        "principal_id": principal,
+        "role": "Storage Blob Data Owner", "scope": target.arm_id(), "principal_id": principal,
     }
 
 
@@ -160,16 +142,8 @@ def test_same_grant_under_a_foreign_name_is_reported(engine, memsim, spec):
     with memsim.transaction():
         memsim.db["principals"][principal]["pending_lookups"] = 0
     foreign = str(uuid.uuid4())
-    engine.clients.authorization.role_assignments.create(
-        target.arm_id(),
-        foreign,
-        {
-            "properties": {
-                "roleDefinitionId": STORAGE_BLOB_DATA_OWNER.definition_id(SUB),
-                "principalId": principal,
-            }
-        },
-    )
+    engine.clients.authorization.role_assignments.create(target.arm_id(), foreign, {"properties": {
+        "roleDefinitionId": STORAGE_BLOB_DATA_OWNER.definition_id(SUB), "principalId": principal}})
     converged = engine.converge(resources)
 
     [failed] = converged.report.failed
@@ -227,9 +201,8 @@ def test_scope_found_at_plan_time_comes_from_its_body(engine, memsim, spec):
     engine.clients.storage.storage_accounts.begin_create(
         OPS_RG, "opsvaultsa", {"location": "westus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}
     ).result()
-    real_scope = (
-        f"/subscriptions/{SUB}/resourceGroups/{OPS_RG}/providers/Microsoft.Storage/storageAccounts/opsvaultsa"
-    )
+    real_scope = (f"/subscriptions/{SUB}/resourceGroups/{OPS_RG}"
+                  "/providers/Microsoft.Storage/storageAccounts/opsvaultsa")
     resources = graph(spec, found=True)
     assert resources[2].arm_id() != real_scope  # the node alone cannot know where it lives
 
@@ -257,9 +230,8 @@ def test_names_are_deterministic_and_distinct_per_grant(spec):
         )
     }
     assert len(names) == 3
-    fixed = RoleAssignment(
-        spec, key="g", scope=Scope.fixed(target.arm_id(), "x"), role=STORAGE_BLOB_DATA_OWNER, principal=app
-    )
+    fixed = RoleAssignment(spec, key="g", scope=Scope.fixed(target.arm_id(), "x"),
+                           role=STORAGE_BLOB_DATA_OWNER, principal=app)
     assert fixed.name == first.name and fixed.depends_on == ("app",) and fixed.parent is None
     assert first.depends_on == ("app", "target") and first.parent == "target"
 
@@ -279,30 +251,20 @@ def test_every_az_line_parses(engine, memsim, spec, az_parser):
     dry = engine.plan(graph(spec)).by_key()["grant"]
     [dry_line] = [c.render() for c in dry.az_commands()]
     app_name = spec.names.storage_account("eastus")
-    assert (
-        f'--assignee-object-id "$(az storage account show --name {app_name} --resource-group '
-        f'{spec.resource_group} --query identity.principalId --output tsv)"'
-    ) in dry_line
+    assert (f'--assignee-object-id "$(az storage account show --name {app_name} --resource-group '
+            f'{spec.resource_group} --query identity.principalId --output tsv)"') in dry_line
     assert "--scope /subscriptions/" in dry_line and "--name " in dry_line
 
     offline = graph(spec, found=True)[3]  # nothing read: the scope itself is asked of az
     [offline_line] = [c.render() for c in offline.az_create()]
-    assert (
-        '--scope "$(az resource list --resource-type Microsoft.Storage/storageAccounts --name opsvaultsa '
-        "--query '[0].id' --output tsv)\""
-    ) in offline_line
+    assert ('--scope "$(az resource list --resource-type Microsoft.Storage/storageAccounts --name opsvaultsa '
+            "--query '[0].id' --output tsv)\"") in offline_line
     assert "--name" not in offline_line.split("tsv)")[-1]  # the name derives from the unknown scope
 
     converged = engine.converge(graph(spec))
     grant = graph(spec)[3]
-    lines = [
-        dry_line,
-        offline_line,
-        *converged.echoed,
-        grant.az_read().render(),
-        *[c.render() for c in grant.az_delete()],
-    ]
-    assert any(
-        line.startswith("az role assignment create --assignee-object-id ") for line in converged.echoed
-    )
+    lines = [dry_line, offline_line, *converged.echoed, grant.az_read().render(),
+             *[c.render() for c in grant.az_delete()]]
+    assert any(line.startswith("az role assignment create --assignee-object-id ")
+               for line in converged.echoed)
     assert az_parser.failures(lines) == []

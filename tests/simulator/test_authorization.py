@@ -18,15 +18,8 @@ OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 BLOB_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 # Read-only properties of the 2022-04-01 RoleAssignment model that the examples leave out.
 READ_ONLY_EXTRAS = tuple(f"properties.{k}" for k in ("createdOn", "updatedOn", "createdBy", "updatedBy"))
-MUST_HAVE = (
-    "id",
-    "name",
-    "type",
-    "properties.roleDefinitionId",
-    "properties.principalId",
-    "properties.principalType",
-    "properties.scope",
-)
+MUST_HAVE = ("id", "name", "type", "properties.roleDefinitionId", "properties.principalId",
+             "properties.principalType", "properties.scope")
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-auth"
 ACCOUNT_ID = f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/authsa01"
 
@@ -37,14 +30,8 @@ def role_id(guid: str, subscription: str | None = SUB) -> str:
 
 
 def body(principal: str, role: str = OPENAI_USER, **extra: Any) -> dict[str, Any]:
-    return {
-        "properties": {
-            "roleDefinitionId": role_id(role),
-            "principalId": principal,
-            "principalType": "ServicePrincipal",
-            **extra,
-        }
-    }
+    return {"properties": {"roleDefinitionId": role_id(role), "principalId": principal,
+                           "principalType": "ServicePrincipal", **extra}}
 
 
 def replicated_principal(sim: Simulator, resource_id: str = ACCOUNT_ID) -> str:
@@ -63,9 +50,7 @@ def ra(engine):
     """The SDK's role assignment operations, with a resource group and a storage account to grant on."""
     engine.clients.resource.resource_groups.create_or_update("rg-auth", {"location": "eastus"}, cls=raw_json)
     engine.clients.storage.storage_accounts.begin_create(
-        "rg-auth",
-        "authsa01",
-        {"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
+        "rg-auth", "authsa01", {"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}},
     ).result()
     return engine.clients.authorization.role_assignments
 
@@ -79,49 +64,30 @@ def test_create_get_list_delete_take_the_example_shapes(ra, memsim):
     name = str(uuid.uuid4())
     created = ra.create(ACCOUNT_ID, name, body(principal), cls=raw_json)
     assert last_status(memsim, "PUT") == 201
-    assert_shape(
-        created,
-        EXAMPLES + "RoleAssignments_CreateForResource.json",
-        "201",
-        allow_extra=READ_ONLY_EXTRAS,
-        must_have=MUST_HAVE,
-    )
+    assert_shape(created, EXAMPLES + "RoleAssignments_CreateForResource.json", "201",
+                 allow_extra=READ_ONLY_EXTRAS, must_have=MUST_HAVE)
     assert created["id"] == f"{ACCOUNT_ID}/providers/Microsoft.Authorization/roleAssignments/{name}"
     assert created["properties"]["scope"] == ACCOUNT_ID
     assert created["properties"]["roleDefinitionId"] == role_id(OPENAI_USER)
     assert "provisioningState" not in created["properties"]
 
     got = ra.get(ACCOUNT_ID, name, cls=raw_json)
-    assert_shape(
-        got, EXAMPLES + "RoleAssignments_Get.json", allow_extra=READ_ONLY_EXTRAS, must_have=MUST_HAVE
-    )
+    assert_shape(got, EXAMPLES + "RoleAssignments_Get.json", allow_extra=READ_ONLY_EXTRAS,
+                 must_have=MUST_HAVE)
     assert got == created
 
     assert [a.name for a in ra.list_for_scope(ACCOUNT_ID)] == [name]
-    page = memsim.handle(
-        "GET",
-        f"https://management.azure.com{ACCOUNT_ID}/providers/Microsoft.Authorization/"
-        "roleAssignments?api-version=2022-04-01",
-        {},
-        None,
-    )
-    assert_shape(
-        page.body,
-        EXAMPLES + "RoleAssignments_ListForScope.json",
-        allow_extra=tuple(f"value[0].{k}" for k in READ_ONLY_EXTRAS),
-    )
+    page = memsim.handle("GET", f"https://management.azure.com{ACCOUNT_ID}/providers/Microsoft.Authorization/"
+                         "roleAssignments?api-version=2022-04-01", {}, None)
+    assert_shape(page.body, EXAMPLES + "RoleAssignments_ListForScope.json",
+                 allow_extra=tuple(f"value[0].{k}" for k in READ_ONLY_EXTRAS))
     assert page.body["value"] == [created]
 
-    deleted = memsim.handle(
-        "DELETE", f"https://management.azure.com{created['id']}?api-version=2022-04-01", {}, None
-    )
+    deleted = memsim.handle("DELETE", f"https://management.azure.com{created['id']}?api-version=2022-04-01",
+                            {}, None)
     assert deleted.status == 200
-    assert_shape(
-        deleted.body,
-        EXAMPLES + "RoleAssignments_Delete.json",
-        allow_extra=READ_ONLY_EXTRAS,
-        must_have=MUST_HAVE,
-    )
+    assert_shape(deleted.body, EXAMPLES + "RoleAssignments_Delete.json", allow_extra=READ_ONLY_EXTRAS,
+                 must_have=MUST_HAVE)
     assert ra.delete(ACCOUNT_ID, name) is None
     assert last_status(memsim, "DELETE") == 204
     with pytest.raises(HttpResponseError) as exc:
@@ -132,13 +98,8 @@ def test_create_get_list_delete_take_the_example_shapes(ra, memsim):
 def test_resource_group_and_subscription_scopes(ra, memsim):
     principal = replicated_principal(memsim)
     at_rg = ra.create(RG_ID, str(uuid.uuid4()), body(principal), cls=raw_json)
-    assert_shape(
-        at_rg,
-        EXAMPLES + "RoleAssignments_CreateForResourceGroup.json",
-        "201",
-        allow_extra=READ_ONLY_EXTRAS,
-        must_have=MUST_HAVE,
-    )
+    assert_shape(at_rg, EXAMPLES + "RoleAssignments_CreateForResourceGroup.json", "201",
+                 allow_extra=READ_ONLY_EXTRAS, must_have=MUST_HAVE)
     sub_scope = f"/subscriptions/{SUB}"
     at_sub = ra.create(sub_scope, str(uuid.uuid4()), body(principal, BLOB_OWNER), cls=raw_json)
     assert at_sub["properties"]["scope"] == sub_scope
@@ -236,11 +197,8 @@ def test_only_the_api_versions_the_sdk_sends(ra, memsim):
     response = memsim.handle("GET", url + "?api-version=1999-01-01", {}, None)
     assert response.status == 400
     assert response.body["error"]["code"] == "InvalidApiVersionParameter"
-    assert all(
-        e["api_version"] == "2022-04-01"
-        for e in memsim.request_log
-        if "Authorization" in e["path"] and e["api_version"] != "1999-01-01"
-    )
+    assert all(e["api_version"] == "2022-04-01" for e in memsim.request_log if "Authorization" in e["path"]
+               and e["api_version"] != "1999-01-01")
 
 
 def test_list_for_scope_filters(ra, memsim):

@@ -29,18 +29,12 @@ def code(response: SimResponse) -> str:
 
 
 def account_body(subdomain: str, *, kind: str = "OpenAI", local_auth_off: bool = True, **props: Any) -> dict:
-    return {
-        "location": "eastus",
-        "kind": kind,
-        "sku": {"name": "S0"},
-        "identity": {"type": "SystemAssigned"},
-        "properties": {"customSubDomainName": subdomain, "disableLocalAuth": local_auth_off, **props},
-    }
+    return {"location": "eastus", "kind": kind, "sku": {"name": "S0"}, "identity": {"type": "SystemAssigned"},
+            "properties": {"customSubDomainName": subdomain, "disableLocalAuth": local_auth_off, **props}}
 
 
-def deployment_body(
-    model: str = "gpt-4o", version: str | None = "2024-08-06", capacity: int = 30, sku: str = "Standard"
-) -> dict:
+def deployment_body(model: str = "gpt-4o", version: str | None = "2024-08-06", capacity: int = 30,
+                    sku: str = "Standard") -> dict:
     m = {"format": "OpenAI", "name": model, **({"version": version} if version else {})}
     return {"sku": {"name": sku, "capacity": capacity}, "properties": {"model": m}}
 
@@ -65,20 +59,12 @@ def make_account(cog: Any, name: str = "oai1", **kwargs: Any) -> dict:
 def test_account_shapes(cog, memsim):
     body = account_body("oai1")
     first = cog.accounts.begin_create("rg", "oai1", body, cls=raw_json, polling=False).result()
-    extra = (
-        "properties.customSubDomainName",
-        "properties.disableLocalAuth",
-        "properties.publicNetworkAccess",
-        "properties.dateCreated",
-    )
+    extra = ("properties.customSubDomainName", "properties.disableLocalAuth",
+             "properties.publicNetworkAccess", "properties.dateCreated")
     basics = ("id", "name", "type", "location", "sku.name", "kind", "etag", "properties.endpoint")
-    assert_shape(
-        first,
-        EX + "CreateAccount.json",
-        "201",
-        allow_extra=extra,
-        must_have=(*basics, "properties.provisioningState", "identity.principalId", "identity.tenantId"),
-    )
+    assert_shape(first, EX + "CreateAccount.json", "201", allow_extra=extra,
+                 must_have=(*basics, "properties.provisioningState", "identity.principalId",
+                            "identity.tenantId"))
     assert first["properties"]["provisioningState"] == "Creating"
     finish(memsim)
     got = cog.accounts.get("rg", "oai1", cls=raw_json)
@@ -106,34 +92,21 @@ def test_list_keys_refused_when_local_auth_is_disabled(cog):
 def test_deployment_shapes(cog, memsim):
     make_account(cog)
     put = example("Microsoft.CognitiveServices/2025-06-01/PutDeployment.json")["parameters"]["deployment"]
-    first = cog.deployments.begin_create_or_update(
-        "rg", "oai1", "ada", _ada(put), cls=raw_json, polling=False
-    ).result()
-    assert_shape(
-        first,
-        "Microsoft.CognitiveServices/2025-06-01/PutDeployment.json",
-        "201",
-        allow_extra=("properties.versionUpgradeOption",),
-        must_have=("id", "name", "type", "sku.name", "sku.capacity", "properties.model.version"),
-    )
+    first = cog.deployments.begin_create_or_update("rg", "oai1", "ada", _ada(put), cls=raw_json,
+                                                   polling=False).result()
+    assert_shape(first, "Microsoft.CognitiveServices/2025-06-01/PutDeployment.json", "201",
+                 allow_extra=("properties.versionUpgradeOption",),
+                 must_have=("id", "name", "type", "sku.name", "sku.capacity", "properties.model.version"))
     assert first["properties"]["provisioningState"] == "Accepted"
     finish(memsim)
     got = cog.deployments.get("rg", "oai1", "ada", cls=raw_json)
-    assert_shape(
-        got,
-        EX + "GetDeployment.json",
-        allow_extra=("properties.versionUpgradeOption",),
-        must_have=("id", "name", "type", "sku.capacity", "properties.model.format"),
-    )
+    assert_shape(got, EX + "GetDeployment.json", allow_extra=("properties.versionUpgradeOption",),
+                 must_have=("id", "name", "type", "sku.capacity", "properties.model.format"))
     assert got["properties"]["provisioningState"] == "Succeeded"
     patch = example(EX + "UpdateDeployment.json")["parameters"]["deployment"]
     updated = cog.deployments.begin_update("rg", "oai1", "ada", patch, cls=raw_json).result()
-    assert_shape(
-        updated,
-        EX + "UpdateDeployment.json",
-        allow_extra=("properties.versionUpgradeOption",),
-        must_have=("sku.capacity", "properties.model.name"),
-    )
+    assert_shape(updated, EX + "UpdateDeployment.json", allow_extra=("properties.versionUpgradeOption",),
+                 must_have=("sku.capacity", "properties.model.name"))
     assert updated["sku"] == {"name": "Standard", "capacity": 1}
 
 
@@ -147,10 +120,8 @@ def _ada(put: dict) -> dict:
 def test_deletes_answer_202_with_azure_async_operation(cog, memsim):
     make_account(cog)
     cog.deployments.begin_create_or_update("rg", "oai1", "dd", deployment_body(), cls=raw_json).result()
-    for path, example_file in (
-        (f"{ACCOUNTS}/oai1/deployments/dd", "DeleteDeployment.json"),
-        (f"{ACCOUNTS}/oai1", "DeleteAccount.json"),
-    ):
+    for path, example_file in ((f"{ACCOUNTS}/oai1/deployments/dd", "DeleteDeployment.json"),
+                               (f"{ACCOUNTS}/oai1", "DeleteAccount.json")):
         response = call(memsim, "DELETE", path)
         assert str(response.status) in example(EX + example_file)["responses"]
         assert response.status == 202 and response.body is None
@@ -163,45 +134,25 @@ def test_deleted_account_get_purge_and_domain_check_shapes(cog, memsim):
     make_account(cog)
     cog.accounts.begin_delete("rg", "oai1").result()
     got = cog.deleted_accounts.get("eastus", "rg", "oai1", cls=raw_json)
-    assert_shape(
-        got,
-        EX + "GetDeletedAccount.json",
-        allow_extra=(
-            "identity",
-            "properties.customSubDomainName",
-            "properties.disableLocalAuth",
-            "properties.publicNetworkAccess",
-            "properties.dateCreated",
-            "properties.deletionDate",
-            "properties.scheduledPurgeDate",
-        ),
-        must_have=("id", "name", "type", "location", "sku.name", "kind", "properties.endpoint"),
-    )
-    assert got["id"] == (
-        f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus"
-        "/resourceGroups/rg/deletedAccounts/oai1"
-    )
-    taken = cog.check_domain_availability(
-        subdomain_name="oai1", type="Microsoft.CognitiveServices/accounts", cls=raw_json
-    )
+    assert_shape(got, EX + "GetDeletedAccount.json",
+                 allow_extra=("identity", "properties.customSubDomainName", "properties.disableLocalAuth",
+                              "properties.publicNetworkAccess", "properties.dateCreated",
+                              "properties.deletionDate", "properties.scheduledPurgeDate"),
+                 must_have=("id", "name", "type", "location", "sku.name", "kind", "properties.endpoint"))
+    assert got["id"] == (f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/eastus"
+                         "/resourceGroups/rg/deletedAccounts/oai1")
+    taken = cog.check_domain_availability(subdomain_name="oai1", type="Microsoft.CognitiveServices/accounts",
+                                          cls=raw_json)
     assert_shape(taken, EX + "CheckDomainAvailability.json", must_have=("isSubdomainAvailable", "reason"))
     assert taken["isSubdomainAvailable"] is False  # a soft-deleted account keeps its subdomain
-    purge = call(
-        memsim,
-        "DELETE",
-        f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/"
-        "eastus/resourceGroups/rg/deletedAccounts/oai1",
-    )
+    purge = call(memsim, "DELETE", f"/subscriptions/{SUB}/providers/Microsoft.CognitiveServices/locations/"
+                 "eastus/resourceGroups/rg/deletedAccounts/oai1")
     assert str(purge.status) in example(EX + "PurgeDeletedAccount.json")["responses"]
     assert purge.status == 202 and "Azure-AsyncOperation" in purge.headers
-    free = cog.check_domain_availability(
-        subdomain_name="oai1", type="Microsoft.CognitiveServices/accounts", cls=raw_json
-    )
-    assert free == {
-        "isSubdomainAvailable": True,
-        "subdomainName": "oai1",
-        "type": "Microsoft.CognitiveServices/accounts",
-    }
+    free = cog.check_domain_availability(subdomain_name="oai1", type="Microsoft.CognitiveServices/accounts",
+                                         cls=raw_json)
+    assert free == {"isSubdomainAvailable": True, "subdomainName": "oai1",
+                    "type": "Microsoft.CognitiveServices/accounts"}
 
 
 # ---- ARM rules ----------------------------------------------------------------------------------
@@ -282,17 +233,9 @@ def test_deployment_needs_its_account(cog, memsim):
         (deployment_body(sku="Premium"), 400, "InvalidResourceProperties"),
         (deployment_body(capacity=0), 400, "InvalidResourceProperties"),
         ({"sku": {"name": "Standard"}, "properties": {}}, 400, "MissingRequiredProperty"),
-        (
-            {
-                **deployment_body(),
-                "properties": {
-                    "model": deployment_body()["properties"]["model"],
-                    "versionUpgradeOption": "Sometimes",
-                },
-            },
-            400,
-            "InvalidResourceProperties",
-        ),
+        ({**deployment_body(), "properties": {"model": deployment_body()["properties"]["model"],
+                                              "versionUpgradeOption": "Sometimes"}}, 400,
+         "InvalidResourceProperties"),
     ],
 )
 def test_deployment_validation(cog, memsim, body, status, error):
@@ -307,12 +250,8 @@ def test_deployment_defaults_and_immutable_model(cog, memsim):
     got = cog.deployments.begin_create_or_update("rg", "oai1", "dd", body, cls=raw_json).result()
     assert got["properties"]["model"]["version"] == "2024-08-06"  # Azure's default version of the model
     assert got["properties"]["versionUpgradeOption"] == "OnceNewDefaultVersionAvailable"
-    swapped = call(
-        memsim,
-        "PUT",
-        f"{ACCOUNTS}/oai1/deployments/dd",
-        deployment_body(model="gpt-4o-mini", version="2024-07-18"),
-    )
+    swapped = call(memsim, "PUT", f"{ACCOUNTS}/oai1/deployments/dd", deployment_body(model="gpt-4o-mini",
+                                                                                   version="2024-07-18"))
     assert (swapped.status, code(swapped)) == (409, "PropertyChangeNotAllowed")
 
 
@@ -350,11 +289,9 @@ def test_quota_per_region_model_and_sku(cog, memsim):
     assert (over.status, code(over)) == (400, "InsufficientQuota")
     message = over.body["error"]["message"]
     quota = "Tokens Per Minute (thousands) - GPT-4o"
-    assert message == (
-        f"This operation require 30 new capacity in quota {quota}, which is bigger than "
-        "the current available capacity 20. The current quota usage is 30 and the quota "
-        f"limit is 50 for quota {quota}."
-    )
+    assert message == (f"This operation require 30 new capacity in quota {quota}, which is bigger than "
+                       "the current available capacity 20. The current quota usage is 30 and the quota "
+                       f"limit is 50 for quota {quota}.")
     # Another SKU, another model: other quotas.
     global_sku = deployment_body(sku="GlobalStandard")
     assert call(memsim, "PUT", f"{ACCOUNTS}/oai2/deployments/db", global_sku).status == 201

@@ -26,10 +26,8 @@ API_VERSION = "2025-02-15"  # what azure-mgmt-eventgrid 10.4.0 sends
 INPUT_SCHEMA = "EventGridSchema"
 # What `az eventgrid topic update` can set; anything else goes through `az rest`.
 _AZ_UPDATABLE = {"properties.publicNetworkAccess": "--public-network-access"}
-_NO_AZ_FLAG = (
-    "az eventgrid topic create/update have no flag for disableLocalAuth or "
-    "minimumTlsVersionAllowed: the same request through az rest"
-)
+_NO_AZ_FLAG = ("az eventgrid topic create/update have no flag for disableLocalAuth or "
+               "minimumTlsVersionAllowed: the same request through az rest")
 
 
 class EventGridTopic(Resource):
@@ -50,14 +48,8 @@ class EventGridTopic(Resource):
     immutable_fields = ("location", "properties.inputSchema")
 
     def __init__(self, spec: Spec, *, key: str, depends_on: tuple[str, ...] = (), parent: str | None = None):
-        super().__init__(
-            spec,
-            key=key,
-            name=spec.names.eventgrid_topic(),
-            region=spec.shared_region,
-            depends_on=depends_on,
-            parent=parent,
-        )
+        super().__init__(spec, key=key, name=spec.names.eventgrid_topic(), region=spec.shared_region,
+                         depends_on=depends_on, parent=parent)
 
     def desired(self) -> dict[str, Any]:
         return {
@@ -83,10 +75,7 @@ class EventGridTopic(Resource):
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self._topics(clients).begin_create_or_update(
-            self.resource_group,
-            self.name,
-            self.desired(),
-            cls=raw_json,
+            self.resource_group, self.name, self.desired(), cls=raw_json,
             continuation_token=continuation_token,
         )
 
@@ -100,17 +89,8 @@ class EventGridTopic(Resource):
 
     # ---- az ---------------------------------------------------------------------------------
     def _az(self, verb: str, *args: str, read_only: bool = False) -> AzCommand:
-        return az(
-            "eventgrid",
-            "topic",
-            verb,
-            "--name",
-            self.name,
-            "--resource-group",
-            self.resource_group,
-            *args,
-            read_only=read_only,
-        )
+        return az("eventgrid", "topic", verb, "--name", self.name, "--resource-group", self.resource_group,
+                  *args, read_only=read_only)
 
     def _rest(self, method: str, body: dict[str, Any]) -> AzCommand:
         return dataclasses.replace(az_rest(method, self.arm_id(), API_VERSION, body), note=_NO_AZ_FLAG)

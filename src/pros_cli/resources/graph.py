@@ -78,12 +78,8 @@ def build_resources(spec: Spec) -> list[Resource]:
         accounts[region] = account
         deployments[region] = [
             ModelDeployment(
-                spec,
-                model,
-                key=deployment_key(region, model.name),
-                region=region,
-                depends_on=(account.key,),
-                parent=account.key,
+                spec, model, key=deployment_key(region, model.name), region=region,
+                depends_on=(account.key,), parent=account.key,
             )
             for model in spec.models
         ]
@@ -100,10 +96,7 @@ def build_resources(spec: Spec) -> list[Resource]:
             spec, key=storage_key(region), name=spec.names.storage_account(region), region=region, **below_rg
         )
     storages[TOKEN] = StorageAccount(
-        spec,
-        key=storage_key(TOKEN),
-        name=spec.names.token_storage_account(),
-        region=spec.shared_region,
+        spec, key=storage_key(TOKEN), name=spec.names.token_storage_account(), region=spec.shared_region,
         **below_rg,
     )
     out += storages.values()
@@ -134,10 +127,7 @@ def build_resources(spec: Spec) -> list[Resource]:
     for region in spec.regions:
         out.append(
             TrafficManagerEndpoint(
-                spec,
-                key=f"{TM_KEY}/endpoints/{region}",
-                region=region,
-                profile_key=profile.key,
+                spec, key=f"{TM_KEY}/endpoints/{region}", region=region, profile_key=profile.key,
                 apim_key=apims[region].key,
             )
         )
@@ -149,18 +139,13 @@ def build_resources(spec: Spec) -> list[Resource]:
         out.append(vault)
         for region, apim in apims.items():
             grant = RoleAssignment(
-                spec,
-                key=f"rbac/apim-keyvault/{region}",
+                spec, key=f"rbac/apim-keyvault/{region}",
                 scope=Scope.of(vault, lookup=True, id_query="[0].id", label=f"Key Vault {vault.name}"),
-                role=KEY_VAULT_SECRETS_USER,
-                principal=apim,
+                role=KEY_VAULT_SECRETS_USER, principal=apim,
             )
             domain = ApimCustomDomain(
-                spec,
-                key=f"{apim.key}/custom-domain",
-                region=region,
-                depends_on=(apim.key, vault.key, grant.key),
-                parent=apim.key,
+                spec, key=f"{apim.key}/custom-domain", region=region,
+                depends_on=(apim.key, vault.key, grant.key), parent=apim.key,
             )
             out += [grant, domain]
     return out
@@ -203,40 +188,28 @@ def role_assignments(
         for region, account in accounts.items():
             out.append(
                 RoleAssignment(
-                    spec,
-                    key=f"rbac/apim-openai/{apim_region}/{region}",
-                    scope=Scope.of(account),
-                    role=COGNITIVE_SERVICES_OPENAI_USER,
-                    principal=apim,
+                    spec, key=f"rbac/apim-openai/{apim_region}/{region}", scope=Scope.of(account),
+                    role=COGNITIVE_SERVICES_OPENAI_USER, principal=apim,
                 )
             )
         out.append(
             RoleAssignment(
-                spec,
-                key=f"rbac/apim-eventgrid/{apim_region}",
-                scope=Scope.of(topic),
-                role=EVENTGRID_DATA_SENDER,
-                principal=apim,
+                spec, key=f"rbac/apim-eventgrid/{apim_region}", scope=Scope.of(topic),
+                role=EVENTGRID_DATA_SENDER, principal=apim,
             )
         )
     for region, account in accounts.items():
         out.append(
             RoleAssignment(
-                spec,
-                key=f"rbac/func-openai/{region}",
-                scope=Scope.of(account),
-                role=COGNITIVE_SERVICES_OPENAI_USER,
-                principal=apps[region],
+                spec, key=f"rbac/func-openai/{region}", scope=Scope.of(account),
+                role=COGNITIVE_SERVICES_OPENAI_USER, principal=apps[region],
             )
         )
     for suffix, app in apps.items():
         out.append(
             RoleAssignment(
-                spec,
-                key=f"rbac/func-storage/{suffix}",
-                scope=Scope.of(storages[suffix]),
-                role=STORAGE_BLOB_DATA_OWNER,
-                principal=app,
+                spec, key=f"rbac/func-storage/{suffix}", scope=Scope.of(storages[suffix]),
+                role=STORAGE_BLOB_DATA_OWNER, principal=app,
             )
         )
     return out

@@ -50,18 +50,10 @@ class OpenAIAccount(Resource):
     immutable_fields = ("location", "kind", "properties.customSubDomainName")
     globally_unique = True  # the custom subdomain, checked with checkDomainAvailability
 
-    def __init__(
-        self,
-        spec: Spec,
-        *,
-        key: str,
-        region: str,
-        depends_on: tuple[str, ...] = (),
-        parent: str | None = None,
-    ):
-        super().__init__(
-            spec, key=key, name=spec.names.openai(region), region=region, depends_on=depends_on, parent=parent
-        )
+    def __init__(self, spec: Spec, *, key: str, region: str, depends_on: tuple[str, ...] = (),
+                 parent: str | None = None):
+        super().__init__(spec, key=key, name=spec.names.openai(region), region=region,
+                         depends_on=depends_on, parent=parent)
         # Whether a soft-deleted account holds this name: None until preflight (or create) asks.
         self.soft_deleted: bool | None = None
 
@@ -130,17 +122,8 @@ class OpenAIAccount(Resource):
         return f"custom subdomain: {result.get('reason') or 'already in use'}"
 
     def purge_command(self) -> AzCommand:
-        return az(
-            "cognitiveservices",
-            "account",
-            "purge",
-            "-l",
-            str(self.region),
-            "-g",
-            self.resource_group,
-            "-n",
-            self.name,
-        )
+        return az("cognitiveservices", "account", "purge", "-l", str(self.region), "-g", self.resource_group,
+                  "-n", self.name)
 
     def preflight(self, clients: Any) -> str | None:
         deleted = self.find_soft_deleted(clients)
@@ -165,17 +148,9 @@ class OpenAIAccount(Resource):
 
     # ---- az -----------------------------------------------------------------------------------
     def _ids_set(self, assignments: list[str]) -> AzCommand:
-        return az(
-            "resource",
-            "update",
-            "--ids",
-            self.arm_id(),
-            "--api-version",
-            self.api_version,
-            "--set",
-            *assignments,
-            note="az cognitiveservices has no flags for these properties",
-        )
+        return az("resource", "update", "--ids", self.arm_id(), "--api-version", self.api_version,
+                  "--set", *assignments,
+                  note="az cognitiveservices has no flags for these properties")
 
     def _where(self) -> list[str]:
         return ["--name", self.name, "--resource-group", self.resource_group]
@@ -185,35 +160,19 @@ class OpenAIAccount(Resource):
 
     def az_create(self) -> list[AzCommand]:
         props = self.desired()["properties"]
-        settings = [
-            f"properties.disableLocalAuth={_az_bool(props['disableLocalAuth'])}",
-            f"properties.publicNetworkAccess={props['publicNetworkAccess']}",
-        ]
+        settings = [f"properties.disableLocalAuth={_az_bool(props['disableLocalAuth'])}",
+                    f"properties.publicNetworkAccess={props['publicNetworkAccess']}"]
         if self.restoring:
             tags = [f"tags.{k}={v}" for k, v in sorted(self.desired_tags().items())]
             return [
                 az("cognitiveservices", "account", "recover", *self._where(), "--location", str(self.region)),
-                self._ids_set(
-                    [*settings, "identity.type=SystemAssigned", f"sku.name={self.spec.openai_sku}", *tags]
-                ),
+                self._ids_set([*settings, "identity.type=SystemAssigned", f"sku.name={self.spec.openai_sku}",
+                               *tags]),
             ]
         return [
-            az(
-                "cognitiveservices",
-                "account",
-                "create",
-                *self._where(),
-                "--location",
-                str(self.region),
-                "--kind",
-                "OpenAI",
-                "--sku",
-                self.spec.openai_sku,
-                "--custom-domain",
-                self.name,
-                "--assign-identity",
-                *tags_args(self.desired_tags()),
-            ),
+            az("cognitiveservices", "account", "create", *self._where(), "--location", str(self.region),
+               "--kind", "OpenAI", "--sku", self.spec.openai_sku, "--custom-domain", self.name,
+               "--assign-identity", *tags_args(self.desired_tags())),
             self._ids_set(settings),
         ]
 
@@ -237,15 +196,8 @@ class OpenAIAccount(Resource):
         return commands
 
     def az_delete(self) -> list[AzCommand]:
-        return [
-            az(
-                "cognitiveservices",
-                "account",
-                "delete",
-                *self._where(),
-                note="Azure keeps the deleted account (and its name) for 48 hours; purge frees the name",
-            )
-        ]
+        return [az("cognitiveservices", "account", "delete", *self._where(),
+                   note="Azure keeps the deleted account (and its name) for 48 hours; purge frees the name")]
 
 
 class ModelDeployment(Resource):
@@ -267,16 +219,8 @@ class ModelDeployment(Resource):
     immutable_fields = ("properties.model.format", "properties.model.name")
     tagged = False  # a child of the account, which carries the tags; az cannot tag deployments
 
-    def __init__(
-        self,
-        spec: Spec,
-        model: ModelDeploymentSpec,
-        *,
-        key: str,
-        region: str,
-        depends_on: tuple[str, ...] = (),
-        parent: str | None = None,
-    ):
+    def __init__(self, spec: Spec, model: ModelDeploymentSpec, *, key: str, region: str,
+                 depends_on: tuple[str, ...] = (), parent: str | None = None):
         super().__init__(spec, key=key, name=model.name, region=region, depends_on=depends_on, parent=parent)
         self.model = model
         self.account = spec.names.openai(region)
@@ -284,10 +228,8 @@ class ModelDeployment(Resource):
         self.serial_group = self.account_id()
 
     def account_id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-            f"/providers/{ACCOUNT_TYPE}/{self.account}"
-        )
+        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+                f"/providers/{ACCOUNT_TYPE}/{self.account}")
 
     def arm_id(self) -> str:
         return f"{self.account_id()}/deployments/{self.name}"
@@ -312,11 +254,7 @@ class ModelDeployment(Resource):
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         # Also the update: version, SKU and capacity change with the same PUT (the PATCH only takes sku).
         return self.client(clients).deployments.begin_create_or_update(
-            self.resource_group,
-            self.account,
-            self.name,
-            self.desired(),
-            cls=raw_json,
+            self.resource_group, self.account, self.name, self.desired(), cls=raw_json,
             continuation_token=continuation_token,
         )
 
@@ -333,14 +271,8 @@ class ModelDeployment(Resource):
 
     # ---- az -----------------------------------------------------------------------------------
     def _where(self) -> list[str]:
-        return [
-            "--name",
-            self.account,
-            "--resource-group",
-            self.resource_group,
-            "--deployment-name",
-            self.name,
-        ]
+        return ["--name", self.account, "--resource-group", self.resource_group,
+                "--deployment-name", self.name]
 
     def az_read(self) -> AzCommand:
         return az("cognitiveservices", "account", "deployment", "show", *self._where(), read_only=True)
@@ -348,34 +280,12 @@ class ModelDeployment(Resource):
     def az_create(self) -> list[AzCommand]:
         m = self.model
         return [
-            az(
-                "cognitiveservices",
-                "account",
-                "deployment",
-                "create",
-                *self._where(),
-                "--model-format",
-                "OpenAI",
-                "--model-name",
-                m.model,
-                "--model-version",
-                m.version,
-                "--sku-name",
-                m.sku,
-                "--sku-capacity",
-                str(m.capacity),
-            ),
-            az(
-                "resource",
-                "update",
-                "--ids",
-                self.arm_id(),
-                "--api-version",
-                self.api_version,
-                "--set",
-                f"properties.versionUpgradeOption={VERSION_UPGRADE_OPTION}",
-                note="az cognitiveservices account deployment create has no --version-upgrade-option",
-            ),
+            az("cognitiveservices", "account", "deployment", "create", *self._where(),
+               "--model-format", "OpenAI", "--model-name", m.model, "--model-version", m.version,
+               "--sku-name", m.sku, "--sku-capacity", str(m.capacity)),
+            az("resource", "update", "--ids", self.arm_id(), "--api-version", self.api_version,
+               "--set", f"properties.versionUpgradeOption={VERSION_UPGRADE_OPTION}",
+               note="az cognitiveservices account deployment create has no --version-upgrade-option"),
         ]
 
     def az_delete(self) -> list[AzCommand]:

@@ -32,7 +32,8 @@ class Role:
 
     def definition_id(self, subscription_id: str) -> str:
         return (
-            f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
+            f"/subscriptions/{subscription_id}"
+            f"/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
         )
 
 
@@ -200,14 +201,10 @@ class RoleAssignment(Resource):
         have_principal = str(have.get("principalId") or "")
         want = self.principal_id()
         if want is None:
-            diffs.append(
-                FieldDiff(
-                    "properties.principalId",
-                    have_principal,
-                    f"the identity {self.principal.describe()} will get (it does not exist yet)",
-                    True,
-                )
-            )
+            diffs.append(FieldDiff(
+                "properties.principalId", have_principal,
+                f"the identity {self.principal.describe()} will get (it does not exist yet)", True,
+            ))
         elif want.lower() != have_principal.lower():
             diffs.append(FieldDiff("properties.principalId", have_principal, want, True))
         return diffs
@@ -260,8 +257,7 @@ class RoleAssignment(Resource):
         others = operations.list_for_scope(self.scope_id(), filter=f"principalId eq '{principal_id}'")
         scope = self.scope_id().lower()
         other_ids = [
-            str(o.id)
-            for o in others
+            str(o.id) for o in others
             if str(o.scope or "").lower() == scope
             and str(o.role_definition_id or "").lower().endswith(self.role.guid)
         ]
@@ -290,15 +286,10 @@ class RoleAssignment(Resource):
         known = self.principal_id()
         principal: Subst | str = known or Subst(self.principal.az_read(), "identity.principalId")
         args: list[str | Subst] = [
-            "role",
-            "assignment",
-            "create",
-            "--assignee-object-id",
-            principal,
-            "--assignee-principal-type",
-            PRINCIPAL_TYPE,
-            "--role",
-            self.role.guid,
+            "role", "assignment", "create",
+            "--assignee-object-id", principal,
+            "--assignee-principal-type", PRINCIPAL_TYPE,
+            "--role", self.role.guid,
         ]
         node = self.scope.node
         if node is not None and not self.scope_known():

@@ -50,22 +50,13 @@ class RedisCache(Resource):
     globally_unique = True
 
     def __init__(self, spec: Spec, *, key: str, depends_on: tuple[str, ...] = (), parent: str | None = None):
-        super().__init__(
-            spec,
-            key=key,
-            name=spec.names.redis(),
-            region=spec.shared_region,
-            depends_on=depends_on,
-            parent=parent,
-        )
+        super().__init__(spec, key=key, name=spec.names.redis(), region=spec.shared_region,
+                         depends_on=depends_on, parent=parent)
 
     @property
     def sku(self) -> dict[str, Any]:
-        return {
-            "name": self.spec.redis_sku,
-            "family": REDIS_SKUS[self.spec.redis_sku],
-            "capacity": self.spec.redis_capacity,
-        }
+        return {"name": self.spec.redis_sku, "family": REDIS_SKUS[self.spec.redis_sku],
+                "capacity": self.spec.redis_capacity}
 
     def desired(self) -> dict[str, Any]:
         return {
@@ -94,10 +85,7 @@ class RedisCache(Resource):
 
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         return self._redis(clients).begin_create(
-            self.resource_group,
-            self.name,
-            self.desired(),
-            cls=raw_json,
+            self.resource_group, self.name, self.desired(), cls=raw_json,
             continuation_token=continuation_token,
         )
 
@@ -127,18 +115,8 @@ class RedisCache(Resource):
 
     def primary_key_command(self) -> str:
         """The az command that prints the primary key, for ``Secret.source``."""
-        return az(
-            "redis",
-            "list-keys",
-            "--resource-group",
-            self.resource_group,
-            "--name",
-            self.name,
-            "--query",
-            "primaryKey",
-            "--output",
-            "tsv",
-        ).render()
+        return az("redis", "list-keys", "--resource-group", self.resource_group, "--name", self.name,
+                  "--query", "primaryKey", "--output", "tsv").render()
 
     def primary_key_secret(self, var: str = KEY_VAR, prefix: str = "") -> Secret:
         """The key as an echo argument: rendered as ``"$var"``, filled by the az command above."""
@@ -146,16 +124,8 @@ class RedisCache(Resource):
 
     # ---- az ---------------------------------------------------------------------------------
     def _az(self, verb: str, *args: str, read_only: bool = False) -> AzCommand:
-        return az(
-            "redis",
-            verb,
-            "--name",
-            self.name,
-            "--resource-group",
-            self.resource_group,
-            *args,
-            read_only=read_only,
-        )
+        return az("redis", verb, "--name", self.name, "--resource-group", self.resource_group, *args,
+                  read_only=read_only)
 
     def _vm_size(self) -> str:
         return f"{self.sku['family'].lower()}{self.sku['capacity']}"
@@ -165,30 +135,16 @@ class RedisCache(Resource):
 
     def az_create(self) -> list[AzCommand]:
         # The non-TLS port is closed unless --enable-non-ssl-port is given.
-        return [
-            self._az(
-                "create",
-                "--location",
-                str(self.region),
-                "--sku",
-                self.spec.redis_sku,
-                "--vm-size",
-                self._vm_size(),
-                "--minimum-tls-version",
-                MIN_TLS,
-                *tags_args(self.desired_tags()),
-            )
-        ]
+        return [self._az("create", "--location", str(self.region), "--sku", self.spec.redis_sku,
+                         "--vm-size", self._vm_size(), "--minimum-tls-version", MIN_TLS,
+                         *tags_args(self.desired_tags()))]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
         args: list[str] = []
         if any(d.path.startswith("properties.sku.") for d in diffs):
             args += ["--sku", self.spec.redis_sku, "--vm-size", self._vm_size()]
-        sets = [
-            f"{d.path.split('.', 1)[1]}={_az_value(d.desired)}"
-            for d in diffs
-            if d.path in ("properties.enableNonSslPort", "properties.minimumTlsVersion")
-        ]
+        sets = [f"{d.path.split('.', 1)[1]}={_az_value(d.desired)}" for d in diffs
+                if d.path in ("properties.enableNonSslPort", "properties.minimumTlsVersion")]
         if any(d.path.startswith("tags.") for d in diffs):
             sets += [f"tags.{k}={v}" for k, v in sorted(self.merged_tags(current).items())]
         if sets:

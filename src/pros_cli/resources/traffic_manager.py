@@ -59,18 +59,8 @@ def _get(call: Any, *args: Any) -> dict[str, Any] | None:
 
 
 def _profile_az(verb: str, spec: Spec, *args: str, read_only: bool = False) -> AzCommand:
-    return az(
-        "network",
-        "traffic-manager",
-        "profile",
-        verb,
-        "--name",
-        spec.names.traffic_manager(),
-        "--resource-group",
-        spec.resource_group,
-        *args,
-        read_only=read_only,
-    )
+    return az("network", "traffic-manager", "profile", verb, "--name", spec.names.traffic_manager(),
+              "--resource-group", spec.resource_group, *args, read_only=read_only)
 
 
 class TrafficManagerProfile(Resource):
@@ -87,14 +77,8 @@ class TrafficManagerProfile(Resource):
     globally_unique = True  # the relative DNS name, under trafficmanager.net
 
     def __init__(self, spec: Spec, *, key: str, depends_on: tuple[str, ...] = (), parent: str | None = None):
-        super().__init__(
-            spec,
-            key=key,
-            name=spec.names.traffic_manager(),
-            region=None,
-            depends_on=depends_on,
-            parent=parent,
-        )
+        super().__init__(spec, key=key, name=spec.names.traffic_manager(), region=None,
+                         depends_on=depends_on, parent=parent)
 
     @property
     def dns_name(self) -> str:
@@ -191,21 +175,12 @@ class TrafficManagerEndpoint(Resource):
     immutable_fields = ()
     tagged = False
 
-    def __init__(
-        self,
-        spec: Spec,
-        *,
-        key: str,
-        region: str,
-        profile_key: str,
-        apim_key: str | None = None,
-        depends_on: tuple[str, ...] | None = None,
-    ):
+    def __init__(self, spec: Spec, *, key: str, region: str, profile_key: str, apim_key: str | None = None,
+                 depends_on: tuple[str, ...] | None = None):
         if depends_on is None:
             depends_on = (profile_key, apim_key) if apim_key else (profile_key,)
-        super().__init__(
-            spec, key=key, name=f"apim-{region}", region=region, depends_on=depends_on, parent=profile_key
-        )
+        super().__init__(spec, key=key, name=f"apim-{region}", region=region, depends_on=depends_on,
+                         parent=profile_key)
         self.apim_key = apim_key
 
     @property
@@ -213,10 +188,8 @@ class TrafficManagerEndpoint(Resource):
         return self.spec.names.traffic_manager()
 
     def arm_id(self) -> str:
-        return (
-            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
-            f"{PROFILE_TYPE}/{self.profile_name}/externalEndpoints/{self.name}"
-        )
+        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+                f"{PROFILE_TYPE}/{self.profile_name}/externalEndpoints/{self.name}")
 
     @property
     def target(self) -> str:
@@ -258,51 +231,20 @@ class TrafficManagerEndpoint(Resource):
 
     # ---- az ---------------------------------------------------------------------------------
     def _az(self, verb: str, *args: str, read_only: bool = False) -> AzCommand:
-        return az(
-            "network",
-            "traffic-manager",
-            "endpoint",
-            verb,
-            "--name",
-            self.name,
-            "--profile-name",
-            self.profile_name,
-            "--resource-group",
-            self.resource_group,
-            "--type",
-            "externalEndpoints",
-            *args,
-            read_only=read_only,
-        )
+        return az("network", "traffic-manager", "endpoint", verb, "--name", self.name,
+                  "--profile-name", self.profile_name, "--resource-group", self.resource_group,
+                  "--type", "externalEndpoints", *args, read_only=read_only)
 
     def az_read(self) -> AzCommand:
         return self._az("show", read_only=True)
 
     def az_create(self) -> list[AzCommand]:
-        return [
-            self._az(
-                "create",
-                "--target",
-                self.target,
-                "--endpoint-location",
-                str(self.region),
-                "--endpoint-status",
-                "Enabled",
-            )
-        ]
+        return [self._az("create", "--target", self.target, "--endpoint-location", str(self.region),
+                         "--endpoint-status", "Enabled")]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:
-        return [
-            self._az(
-                "update",
-                "--target",
-                self.target,
-                "--endpoint-location",
-                str(self.region),
-                "--endpoint-status",
-                "Enabled",
-            )
-        ]
+        return [self._az("update", "--target", self.target, "--endpoint-location", str(self.region),
+                         "--endpoint-status", "Enabled")]
 
     def az_delete(self) -> list[AzCommand]:
         return [self._az("delete")]

@@ -86,16 +86,14 @@ def _lookup_principal(sim: Simulator, principal_id: str) -> None:
 def _validate(sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[str, Any] | None) -> None:
     if not re.fullmatch(_GUID, parsed.name):
         raise ArmError(
-            400,
-            "InvalidRoleAssignmentId",
+            400, "InvalidRoleAssignmentId",
             f"The role assignment ID '{parsed.name}' is not valid. The role assignment ID must be a GUID.",
         )
     props = body.get("properties") or {}
     role = _role_guid(str(props.get("roleDefinitionId") or ""))
     if role not in BUILTIN_ROLES:
         raise ArmError(
-            400,
-            "RoleDefinitionDoesNotExist",
+            400, "RoleDefinitionDoesNotExist",
             f"The specified role definition with ID '{role}' does not exist.",
         )
     principal_type = props.get("principalType")
@@ -109,8 +107,7 @@ def _validate(sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[s
         same_role = _role_guid(old_props["roleDefinitionId"]) == role
         if old_props.get("principalId", "").lower() != principal_id or not same_role:
             raise ArmError(
-                400,
-                "RoleAssignmentUpdateNotPermitted",
+                400, "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             )
     _lookup_principal(sim, principal_id)
@@ -226,5 +223,7 @@ def register(sim: Simulator) -> None:
     @sim.route("GET", _MANY, api_versions=API_VERSIONS)
     def _list(s: Simulator, req: SimRequest, scope: str) -> SimResponse:
         _check_scope(s, scope)
-        items = [s.render(r) for r in s.resources_of_type(TYPE) if _matches_filter(s, req, scope, r["body"])]
+        items = [
+            s.render(r) for r in s.resources_of_type(TYPE) if _matches_filter(s, req, scope, r["body"])
+        ]
         return SimResponse(200, {"value": items})

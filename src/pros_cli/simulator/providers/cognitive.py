@@ -61,15 +61,8 @@ ACCOUNT_NAME_RE = r"[a-zA-Z0-9][a-zA-Z0-9_-]{1,63}"
 SUBDOMAIN_RE = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?"
 SOFT_DELETE_SECONDS = 48 * 3600
 
-DEPLOYMENT_SKUS = (
-    "Standard",
-    "GlobalStandard",
-    "DataZoneStandard",
-    "ProvisionedManaged",
-    "GlobalProvisionedManaged",
-    "DataZoneProvisionedManaged",
-    "GlobalBatch",
-)
+DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged",
+                   "GlobalProvisionedManaged", "DataZoneProvisionedManaged", "GlobalBatch")
 VERSION_UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
 # model name: (display name used in quota names, versions; the first is Azure's default version)
 MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -94,9 +87,8 @@ def _quota_key(subscription: str, region: str, model: str, sku: str) -> str:
     return "|".join((subscription.lower(), _region(region), model.lower(), sku.lower()))
 
 
-def set_quota(
-    sim: Simulator, region: str, model: str, sku: str, limit: int, *, subscription: str = DEFAULT_SUBSCRIPTION
-) -> None:
+def set_quota(sim: Simulator, region: str, model: str, sku: str, limit: int, *,
+              subscription: str = DEFAULT_SUBSCRIPTION) -> None:
     """Set the tokens-per-minute quota (thousands) for one model and SKU in one region."""
     with sim.transaction():
         sim.db.setdefault("cognitive_quota", {})[_quota_key(subscription, region, model, sku)] = int(limit)
@@ -146,8 +138,7 @@ def _check_quota(sim: Simulator, parsed: ArmPath, model: str, sku: str, capacity
     if needed > available:
         quota = _quota_name(model, sku)
         raise ArmError(
-            400,
-            "InsufficientQuota",
+            400, "InsufficientQuota",
             f"This operation require {needed} new capacity in quota {quota}, which is bigger than the "
             f"current available capacity {available}. The current quota usage is {used} and the quota "
             f"limit is {limit} for quota {quota}.",
@@ -180,8 +171,7 @@ def _subdomain_holder(sim: Simulator, subdomain: str, except_id: str) -> str | N
 
 def _domain_in_use(subdomain: str) -> ArmError:
     return ArmError(
-        409,
-        "CustomDomainInUse",
+        409, "CustomDomainInUse",
         f"Please pick a different name. The subdomain name '{subdomain}' is not available as it's "
         "already used by a resource. If the resource using the name was deleted in the last 48 hours, "
         "you may need to purge the deleted resource.",
@@ -190,44 +180,29 @@ def _domain_in_use(subdomain: str) -> ArmError:
 
 def _validate_account(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
     if not re.fullmatch(ACCOUNT_NAME_RE, parsed.name):
-        raise ArmError(
-            400,
-            "InvalidAccountName",
-            "The account name is invalid. Account name can only "
-            "include alphanumeric characters, underscores and hyphens; Account name only allows "
-            "2 to 64 characters.",
-        )
+        raise ArmError(400, "InvalidAccountName", "The account name is invalid. Account name can only "
+                       "include alphanumeric characters, underscores and hyphens; Account name only allows "
+                       "2 to 64 characters.")
     kind = body.get("kind")
     if kind not in ACCOUNT_SKUS:
-        raise ArmError(
-            400,
-            "InvalidApiSetId",
-            f"The account type '{kind}' is either invalid or unavailable in given region.",
-        )
+        raise ArmError(400, "InvalidApiSetId",
+                       f"The account type '{kind}' is either invalid or unavailable in given region.")
     if old is not None and old.get("kind") != kind and (old.get("kind"), kind) not in KIND_UPGRADES:
         raise ArmError(409, "PropertyChangeNotAllowed", "Changing property 'kind' is not allowed.")
     sku = (body.get("sku") or {}).get("name")
     if sku not in ACCOUNT_SKUS[kind]:
-        raise ArmError(
-            400,
-            "InvalidSkuId",
-            f"The SKU '{sku}' is not supported for kind '{kind}'; "
-            f"supported SKUs: {', '.join(ACCOUNT_SKUS[kind])}.",
-        )
+        raise ArmError(400, "InvalidSkuId", f"The SKU '{sku}' is not supported for kind '{kind}'; "
+                       f"supported SKUs: {', '.join(ACCOUNT_SKUS[kind])}.")
     props = body.get("properties") or {}
     access = props.get("publicNetworkAccess")
     if access is not None and access not in PUBLIC_NETWORK_ACCESS:
-        raise ArmError(
-            400, "InvalidRequestPropertyValue", f"The value '{access}' is not valid for publicNetworkAccess."
-        )
+        raise ArmError(400, "InvalidRequestPropertyValue",
+                       f"The value '{access}' is not valid for publicNetworkAccess.")
     subdomain = props.get("customSubDomainName")
     before = ((old or {}).get("properties") or {}).get("customSubDomainName")
     if before and subdomain and before.lower() != str(subdomain).lower():
-        raise ArmError(
-            409,
-            "PropertyChangeNotAllowed",
-            "Changing property 'properties.customSubDomainName' is not allowed.",
-        )
+        raise ArmError(409, "PropertyChangeNotAllowed",
+                       "Changing property 'properties.customSubDomainName' is not allowed.")
     if subdomain and not before:
         if not re.fullmatch(SUBDOMAIN_RE, str(subdomain)):
             raise ArmError(400, "InvalidSubdomainName", f"Sub domain name '{subdomain}' is not valid.")
@@ -280,21 +255,14 @@ def _check_account_free(sim: Simulator, account_id: str) -> None:
     """Azure OpenAI runs one write per account at a time; the others get RequestConflict."""
     account = sim.get_resource(account_id)
     if _busy(sim, account) or any(_busy(sim, child) for child in sim.children_of(account_id)):
-        raise ArmError(
-            409,
-            "RequestConflict",
-            f"Another operation is being performed on the parent resource "
-            f"'{account['body']['id'] if account else account_id}'. Please try again later.",
-        )
+        raise ArmError(409, "RequestConflict", f"Another operation is being performed on the parent resource "
+                       f"'{account['body']['id'] if account else account_id}'. Please try again later.")
 
 
 def _unsupported_model(model: Body) -> ArmError:
-    return ArmError(
-        400,
-        "DeploymentModelNotSupported",
-        f"The model 'Format: {model.get('format')}, Name: {model.get('name')}, Version: "
-        f"{model.get('version')}' of account deployment is not supported.",
-    )
+    return ArmError(400, "DeploymentModelNotSupported",
+                    f"The model 'Format: {model.get('format')}, Name: {model.get('name')}, Version: "
+                    f"{model.get('version')}' of account deployment is not supported.")
 
 
 def _validate_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
@@ -307,31 +275,21 @@ def _validate_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body 
         raise _unsupported_model(model)
     old_model = ((old or {}).get("properties") or {}).get("model") or {}
     if old_model and old_model.get("name") != model["name"]:
-        raise ArmError(
-            409, "PropertyChangeNotAllowed", "Changing property 'properties.model.name' is not allowed."
-        )
+        raise ArmError(409, "PropertyChangeNotAllowed",
+                       "Changing property 'properties.model.name' is not allowed.")
     sku = body.get("sku") or {}
     version = model.get("version") or versions[0]
     if sku.get("name") not in DEPLOYMENT_SKUS:
-        raise ArmError(
-            400,
-            "InvalidResourceProperties",
-            f"The specified SKU '{sku.get('name')}' of account "
-            f"deployment is not supported by the model '{model['name']}' version: '{version}'.",
-        )
+        raise ArmError(400, "InvalidResourceProperties", f"The specified SKU '{sku.get('name')}' of account "
+                       f"deployment is not supported by the model '{model['name']}' version: '{version}'.")
     capacity = sku.get("capacity", 1)
     if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
-        raise ArmError(
-            400,
-            "InvalidResourceProperties",
-            f"The specified capacity '{capacity}' of account "
-            "deployment is invalid: a whole number of at least 1.",
-        )
+        raise ArmError(400, "InvalidResourceProperties", f"The specified capacity '{capacity}' of account "
+                       "deployment is invalid: a whole number of at least 1.")
     option = (body.get("properties") or {}).get("versionUpgradeOption")
     if option is not None and option not in VERSION_UPGRADE_OPTIONS:
-        raise ArmError(
-            400, "InvalidResourceProperties", f"The value '{option}' is not valid for versionUpgradeOption."
-        )
+        raise ArmError(400, "InvalidResourceProperties",
+                       f"The value '{option}' is not valid for versionUpgradeOption.")
     _check_quota(sim, parsed, model["name"], sku["name"], capacity)
 
 
@@ -346,10 +304,8 @@ def _build_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | N
 
 # ---- routes ------------------------------------------------------------------------------------
 def _deleted_id(sub: str, location: str, rg: str, name: str) -> str:
-    return (
-        f"/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{location}"
-        f"/resourceGroups/{rg}/deletedAccounts/{name}"
-    )
+    return (f"/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{location}"
+            f"/resourceGroups/{rg}/deletedAccounts/{name}")
 
 
 def _find_deleted(sim: Simulator, sub: str, location: str, rg: str, name: str) -> Body | None:
@@ -390,13 +346,10 @@ def _not_found_deleted(name: str) -> ArmError:
 def _before_account_delete(s: Simulator, parsed: ArmPath, stored: Body) -> None:
     nested = [c["body"]["id"].split("/providers/", 1)[1] for c in s.children_of(parsed.resource_id)]
     if nested:
-        raise ArmError(
-            409,
-            "CannotDeleteResource",
-            "Cannot delete resource while nested resources exist. Some existing nested "
-            f"resource IDs include: '{', '.join(nested)}'. Please delete all nested "
-            "resources before deleting this resource.",
-        )
+        raise ArmError(409, "CannotDeleteResource",
+                       "Cannot delete resource while nested resources exist. Some existing nested "
+                       f"resource IDs include: '{', '.join(nested)}'. Please delete all nested "
+                       "resources before deleting this resource.")
 
 
 def _before_deployment_delete(s: Simulator, parsed: ArmPath, stored: Body) -> None:
@@ -410,11 +363,8 @@ def _register_routes(sim: Simulator) -> None:
         name = str(body.get("subdomainName") or "")
         kind = body.get("type") or ""
         if not name or kind.lower() != ACCOUNT_TYPE.lower():
-            raise ArmError(
-                400,
-                "InvalidRequestContent",
-                "subdomainName and type 'Microsoft.CognitiveServices/accounts' are required.",
-            )
+            raise ArmError(400, "InvalidRequestContent",
+                           "subdomainName and type 'Microsoft.CognitiveServices/accounts' are required.")
         answer: Body = {"isSubdomainAvailable": True, "subdomainName": name, "type": kind}
         if not re.fullmatch(SUBDOMAIN_RE, name):
             answer.update(isSubdomainAvailable=False, reason=f"Sub domain name '{name}' is not valid")
@@ -440,13 +390,10 @@ def _register_routes(sim: Simulator) -> None:
             raise _not_found_deleted(name)
         _deleted_accounts(s).pop(name.lower(), None)
         # Purging is asynchronous in Azure (202 + Azure-AsyncOperation): the SDK polls it.
-        op = s.start_operation(
-            {"body": {"id": req.path, "location": _region(loc)}}, "purge", s.types[ACCOUNT_TYPE.lower()]
-        )
-        status = (
-            f"https://{ARM_HOST}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/"
-            f"{_region(loc)}/operationStatuses/{op['id']}?api-version={req.api_version}"
-        )
+        op = s.start_operation({"body": {"id": req.path, "location": _region(loc)}}, "purge",
+                               s.types[ACCOUNT_TYPE.lower()])
+        status = (f"https://{ARM_HOST}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/"
+                  f"{_region(loc)}/operationStatuses/{op['id']}?api-version={req.api_version}")
         return SimResponse(202, None, {"Azure-AsyncOperation": status, **retry_headers(s.poll_interval)})
 
     @sim.route("GET", _NS + r"/deletedAccounts", api_versions=API_VERSIONS)
@@ -455,6 +402,7 @@ def _register_routes(sim: Simulator) -> None:
         entries = _deleted_accounts(s).values()
         items = [_render_deleted(e) for e in entries if e["body"]["id"].lower().startswith(mine)]
         return SimResponse(200, {"value": items})
+
 
 
 def register(sim: Simulator) -> None:
@@ -494,11 +442,9 @@ def register(sim: Simulator) -> None:
             immutable=(),
             parent_type=ACCOUNT_TYPE,
             tracked=False,
-            name_rule=(
-                r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}",
-                "Deployment names are 2-64 letters, digits, '.', '_' or '-', starting with a letter "
-                "or digit.",
-            ),
+            name_rule=(r"[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}",
+                       "Deployment names are 2-64 letters, digits, '.', '_' or '-', starting with a letter "
+                       "or digit."),
             validate=_validate_deployment,
             build=_build_deployment,
             before_delete=_before_deployment_delete,

@@ -41,12 +41,8 @@ def _choice(props: Body, key: str, allowed: tuple[str, ...]) -> None:
 
 def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
     props = dict(body.get("properties") or {})
-    for key, allowed in (
-        ("inputSchema", INPUT_SCHEMAS),
-        ("publicNetworkAccess", NETWORK_ACCESS),
-        ("minimumTlsVersionAllowed", TLS),
-        ("dataResidencyBoundary", RESIDENCY),
-    ):
+    for key, allowed in (("inputSchema", INPUT_SCHEMAS), ("publicNetworkAccess", NETWORK_ACCESS),
+                         ("minimumTlsVersionAllowed", TLS), ("dataResidencyBoundary", RESIDENCY)):
         _choice(props, key, allowed)
     if "disableLocalAuth" in props and not isinstance(props["disableLocalAuth"], bool):
         raise ArmError(400, "BadRequest", "disableLocalAuth must be true or false.")
@@ -55,20 +51,15 @@ def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> 
             raise ArmError(400, "BadRequest", "Each inbound IP rule needs an ipMask and the action 'Allow'.")
     before = ((old or {}).get("properties") or {}).get("inputSchema")
     if before and props.get("inputSchema") and props["inputSchema"] != before:
-        raise ArmError(
-            400, "BadRequest", f"The input schema of topic '{parsed.name}' is {before} and cannot be changed."
-        )
+        raise ArmError(400, "BadRequest",
+                       f"The input schema of topic '{parsed.name}' is {before} and cannot be changed.")
 
 
 def _build(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Body:
     props = body["properties"]
     old_props = (old or {}).get("properties") or {}
-    for key, allowed in (
-        ("inputSchema", INPUT_SCHEMAS),
-        ("publicNetworkAccess", NETWORK_ACCESS),
-        ("minimumTlsVersionAllowed", TLS),
-        ("dataResidencyBoundary", RESIDENCY),
-    ):
+    for key, allowed in (("inputSchema", INPUT_SCHEMAS), ("publicNetworkAccess", NETWORK_ACCESS),
+                         ("minimumTlsVersionAllowed", TLS), ("dataResidencyBoundary", RESIDENCY)):
         _choice(props, key, allowed)
     props.setdefault("inputSchema", old_props.get("inputSchema", "EventGridSchema"))
     props.setdefault("publicNetworkAccess", "Enabled")

@@ -26,10 +26,8 @@ CAPACITY = {"C": (0, 6), "P": (1, 5)}
 RANK = {"Basic": 0, "Standard": 1, "Premium": 2}
 TLS = ("1.0", "1.1", "1.2")
 NAME_RE = r"(?!.*--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-NAME_MSG = (
-    "Redis cache names are 1-63 letters, digits and hyphens, start and end with a letter or digit, "
-    "and have no consecutive hyphens."
-)
+NAME_MSG = ("Redis cache names are 1-63 letters, digits and hyphens, start and end with a letter or digit, "
+            "and have no consecutive hyphens.")
 CONFIG_DEFAULTS = {"maxclients": "1000", "maxmemory-reserved": "30", "maxmemory-delta": "30"}
 
 
@@ -92,11 +90,8 @@ def _build(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Bod
     props.setdefault("enableNonSslPort", old_props.get("enableNonSslPort", False))
     props.setdefault("minimumTlsVersion", old_props.get("minimumTlsVersion", "1.2"))
     props.setdefault("publicNetworkAccess", old_props.get("publicNetworkAccess", "Enabled"))
-    props["redisConfiguration"] = {
-        **CONFIG_DEFAULTS,
-        **(old_props.get("redisConfiguration") or {}),
-        **(props.get("redisConfiguration") or {}),
-    }
+    props["redisConfiguration"] = {**CONFIG_DEFAULTS, **(old_props.get("redisConfiguration") or {}),
+                                   **(props.get("redisConfiguration") or {})}
     version = str(props.get("redisVersion") or old_props.get("redisVersion") or "6")
     props["redisVersion"] = version if "." in version else f"{version}.0"
     props["hostName"] = f"{body['name']}.redis.cache.windows.net"
@@ -134,20 +129,15 @@ def _check_name(sim: Simulator, req: SimRequest, *_: str) -> SimResponse:
     body = req.body if isinstance(req.body, dict) else {}
     name = str(body.get("name") or "")
     if str(body.get("type") or "").lower() != TYPE.lower():
-        raise bad(
-            f"The resource type '{body.get('type')}' is invalid; the only supported type is "
-            "'Microsoft.Cache/redis'."
-        )
+        raise bad(f"The resource type '{body.get('type')}' is invalid; the only supported type is "
+                  "'Microsoft.Cache/redis'.")
     if not re.fullmatch(NAME_RE, name):
         raise ArmError(400, "InvalidResourceName", f"{name!r}: {NAME_MSG}")
     free, _ = sim.name_available(TYPE, name)
     if not free:
-        raise ArmError(
-            409,
-            "NameNotAvailable",
-            f"The name '{name}' is not available: a Redis cache with this name already exists. "
-            "Please choose a different name.",
-        )
+        raise ArmError(409, "NameNotAvailable",
+                       f"The name '{name}' is not available: a Redis cache with this name already exists. "
+                       "Please choose a different name.")
     return SimResponse(200)
 
 
@@ -171,8 +161,5 @@ def register(sim: Simulator) -> None:
             respond=_respond,
         )
     )
-    sim.route(
-        "POST",
-        r"/subscriptions/[^/]+/providers/Microsoft\.Cache/CheckNameAvailability",
-        api_versions=API_VERSIONS,
-    )(_check_name)
+    sim.route("POST", r"/subscriptions/[^/]+/providers/Microsoft\.Cache/CheckNameAvailability",
+              api_versions=API_VERSIONS)(_check_name)

@@ -45,14 +45,8 @@ PATCH_ENDPOINTS = (
     "The 'endpoints' property cannot be specified when updating a profile using PATCH. "
     "Please use PUT to update the profile instead."
 )
-MONITOR_DEFAULTS = {
-    "protocol": "HTTP",
-    "port": 80,
-    "path": "/",
-    "intervalInSeconds": 30,
-    "timeoutInSeconds": 10,
-    "toleratedNumberOfFailures": 3,
-}
+MONITOR_DEFAULTS = {"protocol": "HTTP", "port": 80, "path": "/", "intervalInSeconds": 30,
+                    "timeoutInSeconds": 10, "toleratedNumberOfFailures": 3}
 
 
 def bad(message: str) -> ArmError:
@@ -83,8 +77,7 @@ def _kind_of(type_name: Any) -> str:
     if not str(type_name or "").lower().startswith(PROFILE.lower() + "/") or last not in ENDPOINT_KINDS:
         raise bad(
             f"The type '{type_name}' specified for an endpoint is invalid. Valid endpoint types are: "
-            + ", ".join(f"'{endpoint_type(k)}'" for k in ENDPOINT_KINDS)
-            + "."
+            + ", ".join(f"'{endpoint_type(k)}'" for k in ENDPOINT_KINDS) + "."
         )
     return ENDPOINT_KINDS[last]
 
@@ -98,10 +91,8 @@ def _canonical_profile_id(resource_id: str) -> str:
 
 def _check_endpoint(name: str, kind: str, props: Body, routing: str) -> None:
     if not name.strip() or len(name) > 260:
-        raise bad(
-            f"Endpoint name '{name}' is invalid. Endpoint names cannot be empty or all whitespace, and "
-            "must be up to 260 characters long."
-        )
+        raise bad(f"Endpoint name '{name}' is invalid. Endpoint names cannot be empty or all whitespace, and "
+                  "must be up to 260 characters long.")
     if "endpointStatus" in props:
         _choice(props["endpointStatus"], STATUSES, "endpointStatus")
     if kind == "externalEndpoints" and not props.get("target"):
@@ -112,22 +103,18 @@ def _check_endpoint(name: str, kind: str, props: Body, routing: str) -> None:
     if location is not None and regions.normalize(str(location)) is None:
         raise bad(f"The endpoint location '{location}' of endpoint '{name}' is not a valid Azure region.")
     if routing == "Performance" and kind != "azureEndpoints" and not location:
-        raise bad(
-            f"The endpoint '{name}' must have an endpointLocation: profiles with the 'Performance' "
-            "traffic routing method need the location of every external and nested endpoint."
-        )
+        raise bad(f"The endpoint '{name}' must have an endpointLocation: profiles with the 'Performance' "
+                  "traffic routing method need the location of every external and nested endpoint.")
 
 
-def _endpoint_body(
-    endpoint_id: str, name: str, kind: str, props: Body, old: Body | None, priority: int
-) -> Body:
+def _endpoint_body(endpoint_id: str, name: str, kind: str, props: Body,
+                   old: Body | None, priority: int) -> Body:
     """An endpoint as ARM returns it (Endpoint-GET-External-WithLocation.json)."""
     out = copy.deepcopy(props)
     out.pop("endpointMonitorStatus", None)  # read-only
     old_props = (old or {}).get("properties") or {}
-    out["endpointStatus"] = _choice(
-        out.get("endpointStatus") or old_props.get("endpointStatus") or "Enabled", STATUSES, "endpointStatus"
-    )
+    out["endpointStatus"] = _choice(out.get("endpointStatus") or old_props.get("endpointStatus") or "Enabled",
+                                    STATUSES, "endpointStatus")
     out["endpointMonitorStatus"] = "CheckingEndpoint" if out["endpointStatus"] == "Enabled" else "Disabled"
     out.setdefault("weight", old_props.get("weight", 1))
     out.setdefault("priority", old_props.get("priority", priority))
@@ -201,20 +188,14 @@ def _validate_profile(sim: Simulator, parsed: ArmPath, body: Body, old: Body | N
     dns = props.get("dnsConfig") or {}
     relative = str(dns.get("relativeName") or "")
     if not re.fullmatch(DNS_LABEL, relative):
-        raise bad(
-            f"The relative DNS name '{relative}' is invalid: 1-63 letters, digits and hyphens, "
-            "starting and ending with a letter or digit."
-        )
+        raise bad(f"The relative DNS name '{relative}' is invalid: 1-63 letters, digits and hyphens, "
+                  "starting and ending with a letter or digit.")
     old_relative = (((old or {}).get("properties") or {}).get("dnsConfig") or {}).get("relativeName")
     if old_relative and old_relative.lower() != relative.lower():
         raise bad("The relative DNS name of a Traffic Manager profile cannot be changed.")
     if not old_relative and _dns_taken(sim, relative, parsed.resource_id):
-        raise ArmError(
-            409,
-            "Conflict",
-            f"Domain name {relative}.trafficmanager.net is not available. "
-            "Please choose a different DNS prefix.",
-        )
+        raise ArmError(409, "Conflict", f"Domain name {relative}.trafficmanager.net is not available. "
+                                        "Please choose a different DNS prefix.")
     if "ttl" in dns:
         _int_in(dns["ttl"], 0, 2147483647, "dnsConfig.ttl")
     _check_monitor(props.get("monitorConfig") or {})
@@ -223,17 +204,11 @@ def _validate_profile(sim: Simulator, parsed: ArmPath, body: Body, old: Body | N
         names = [str(e.get("name") or "") for e in entries]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise bad(
-                "There are duplicates in the list of endpoints. The following endpoint(s) appear more "
-                f"than once: {', '.join(dupes)}."
-            )
+            raise bad("There are duplicates in the list of endpoints. The following endpoint(s) appear more "
+                      f"than once: {', '.join(dupes)}.")
         for entry in entries:
-            _check_endpoint(
-                str(entry.get("name") or ""),
-                _kind_of(entry.get("type")),
-                entry.get("properties") or {},
-                routing,
-            )
+            _check_endpoint(str(entry.get("name") or ""), _kind_of(entry.get("type")),
+                            entry.get("properties") or {}, routing)
     elif routing == "Performance":
         for child in sim.children_of(parsed.resource_id):
             kind = str(child["body"]["type"]).rsplit("/", 1)[-1]
@@ -248,9 +223,8 @@ def _sync_endpoints(sim: Simulator, profile_id: str, entries: list[Body]) -> Non
         name = str(entry["name"])
         endpoint_id = f"{profile_id}/{kind}/{name}"
         old = sim.get_resource(endpoint_id)
-        body = _endpoint_body(
-            endpoint_id, name, kind, entry.get("properties") or {}, old["body"] if old else None, position
-        )
+        body = _endpoint_body(endpoint_id, name, kind, entry.get("properties") or {},
+                              old["body"] if old else None, position)
         sim.db["resources"][endpoint_id.lower()] = {
             "type": f"{PROFILE}/{kind}",
             "created": old["created"] if old else time.time(),
@@ -290,21 +264,14 @@ def _render_profile(sim: Simulator, body: Body) -> Body:
     else:
         status = "CheckingEndpoints" if enabled else "Inactive"
     props.setdefault("monitorConfig", {})["profileMonitorStatus"] = status
-    return {
-        "id": body["id"],
-        "name": body["name"],
-        "type": body["type"],
-        "location": "global",
-        "tags": body.get("tags") or {},
-        "properties": props,
-    }
+    return {"id": body["id"], "name": body["name"], "type": body["type"], "location": "global",
+            "tags": body.get("tags") or {}, "properties": props}
 
 
 def _request_body(req: SimRequest) -> Body:
     if not isinstance(req.body, dict):
-        raise ArmError(
-            400, "InvalidRequestContent", "The request content was invalid and could not be deserialized."
-        )
+        raise ArmError(400, "InvalidRequestContent",
+                       "The request content was invalid and could not be deserialized.")
     return copy.deepcopy(req.body)
 
 
@@ -315,12 +282,9 @@ def _check_location(body: Body, required: bool) -> None:
             raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
         return
     if str(location).lower() != "global":
-        raise ArmError(
-            400,
-            "LocationNotAvailableForResourceType",
-            f"The provided location '{location}' is not available for resource type "
-            f"'{PROFILE}'. List of available regions for the resource type is 'global'.",
-        )
+        raise ArmError(400, "LocationNotAvailableForResourceType",
+                       f"The provided location '{location}' is not available for resource type "
+                       f"'{PROFILE}'. List of available regions for the resource type is 'global'.")
 
 
 def _profile_spec(sim: Simulator) -> TypeSpec:
@@ -368,12 +332,9 @@ def _name_availability(sim: Simulator, req: SimRequest, *_: str) -> SimResponse:
         raise bad(f"The resource type '{body.get('type')}' is invalid; expected '{PROFILE}'.")
     result: Body = {"name": name, "type": PROFILE, "nameAvailable": True}
     if _dns_taken(sim, name, ""):
-        result.update(
-            nameAvailable=False,
-            reason="AlreadyExists",
-            message=f"Domain name {name}.trafficmanager.net already exists. Please choose a "
-            "different DNS prefix.",
-        )
+        result.update(nameAvailable=False, reason="AlreadyExists",
+                      message=f"Domain name {name}.trafficmanager.net already exists. Please choose a "
+                              "different DNS prefix.")
     return SimResponse(200, result)
 
 
@@ -410,10 +371,8 @@ def register(sim: Simulator) -> None:
                 render=_render_endpoint,
             )
         )
-    profile_path = (
-        r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network"
-        r"/trafficManagerProfiles/[^/]+"
-    )
+    profile_path = (r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network"
+                    r"/trafficManagerProfiles/[^/]+")
     sim.route("PUT", profile_path, api_versions=API_VERSIONS)(_put_profile)
     sim.route("PATCH", profile_path, api_versions=API_VERSIONS)(_patch_profile)
     sim.route("DELETE", profile_path, api_versions=API_VERSIONS)(_delete)
