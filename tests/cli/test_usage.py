@@ -188,6 +188,8 @@ def test_replay_of_a_bad_file(processor_env, tmp_path: Path) -> None:
     assert run.code == 1 and "line 2: not recorded: not JSON" in run.err and "recorded 1" in run.out
     missing = run_pros("usage", *LEDGER, "replay", str(tmp_path / "nope.jsonl"))
     assert missing.code == 2 and "cannot read" in missing.err
+    nowhere = run_pros("usage", *LEDGER, "export", "--out", str(tmp_path / "no" / "such" / "dir.jsonl"))
+    assert nowhere.code == 2 and "does not exist" in nowhere.err
 
 
 def test_dead_letters_are_listed_with_reasons(processor_env) -> None:

@@ -267,6 +267,8 @@ def export_command(
 
     app.check()
     lo, hi = day_range(start, end)
+    if out is not None and not out.parent.is_dir():
+        raise _usage_error(f"--out {out}: the directory {out.parent} does not exist")
     conn = open_connection(app, redis_url)
     target = out.with_name(f".{out.name}.partial") if out else None
     count = 0
