@@ -25,6 +25,8 @@ import pytest
 
 from tests.functions.fakes import IDENTITY_SECRET, FakeEventGrid, FakeIdentity, FakeOpenAI
 from tests.functions.loopback import Served
+from tests.ledger.entra import acl_users  # noqa: F401 - the token processor tests' fixtures
+from tests.redisdb import redis_db  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "functions" / "openai_backend"

@@ -104,6 +104,10 @@ def _register() -> None:
         no_args_is_help=False,
     )(policies)
 
+    from pros_cli.cli.usage import usage_app
+
+    app.add_typer(usage_app, name="usage")
+
 
 _register()
 

@@ -23,6 +23,7 @@ PANEL = "Global options (also accepted before the command)"
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
+    csv = "csv"  # tabular data only (pros usage); other commands refuse it
 
 
 @dataclass(frozen=True)
@@ -191,24 +192,35 @@ def setting_parameters(names: tuple[str, ...]) -> list[inspect.Parameter]:
     return params
 
 
-def command(fn: Any = None, *, settings: tuple[str, ...] = ()) -> Any:
-    """Give a command the global options; it receives the merged settings as ``app``. With
-    ``settings`` (names from the settings registry), it also gets one option per deployment
-    setting and receives them as ``flags`` (name -> value, None when not given)."""
+def command(fn: Any = None, *, settings: tuple[str, ...] = (), csv: bool = False) -> Any:
+    """Give a command the global options; it receives the merged settings as ``app``.
+
+    ``settings`` (names from the settings registry): it also gets one option per deployment
+    setting and receives them as ``flags`` (name -> value, None when not given).
+    ``csv=True`` for a command whose data is a table CSV can carry; any other command refuses
+    ``-o csv`` as bad input. A command with a ``ctx`` parameter (a group callback) receives it.
+    """
     if fn is None:
-        return functools.partial(command, settings=settings)
-    own = [
-        p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name not in ("app", "flags")
-    ]
+        return functools.partial(command, settings=settings, csv=csv)
+    signature = inspect.signature(fn, eval_str=True).parameters
+    wants_ctx = "ctx" in signature  # a group callback that needs ctx.invoked_subcommand
+    own = [p for p in signature.values() if p.name not in ("app", "flags", "ctx")]
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
         ctx: typer.Context = kwargs.pop("ctx")
         overrides = {name: kwargs.pop(name) for name in NAMES}
         app = ctx.obj.with_overrides({k: v for k, v in overrides.items() if v is not None})
+        if app.settings.output == OutputFormat.csv and not csv:
+            from pros_cli.errors import UsageError
+
+            raise UsageError(
+                f"'pros {ctx.command_path.split(' ', 1)[-1]}' has no tabular data for -o csv",
+                hint="use -o table or -o json (csv is for 'pros usage')",
+            )
         if settings:
             kwargs["flags"] = {name: kwargs.pop(name) for name in settings}
-        return fn(app, **kwargs)
+        return fn(app, ctx=ctx, **kwargs) if wants_ctx else fn(app, **kwargs)
 
     del wrapper.__wrapped__
     ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
