@@ -67,6 +67,7 @@ app.callback()(options.with_signature(_root, _root_params))
 
 
 def _register() -> None:
+    from pros_cli.cli.models import models
     from pros_cli.cli.provision import provision
 
     app.command(
@@ -74,6 +75,11 @@ def _register() -> None:
         help="Create or update the deployment: plan, then apply in parallel; safe to re-run.",
         no_args_is_help=False,
     )(provision)
+    app.command(
+        "models",
+        help="List the Azure OpenAI models each region can deploy: versions, retirement, quota left.",
+        no_args_is_help=False,
+    )(models)
 
 
 _register()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -38,16 +37,18 @@ def provision(
         list[str] | None,
         typer.Option(
             "--model",
-            metavar="[NAME=]MODEL:VERSION",
-            help="Model deployment on every OpenAI account; repeat for several (default: "
-            "gpt-4o:2024-08-06 and text-embedding-ada-002:2).",
+            metavar="[NAME=]MODEL[:VERSION]",
+            help="Model deployment on every OpenAI account; repeat for several. Without a version: the "
+            "newest generally available one every region offers (default: a current chat model and "
+            "text-embedding-3-small, chosen from Azure's model catalog; see `pros models`).",
         ),
     ] = None,
     model_capacity: Annotated[
         int | None, typer.Option("--model-capacity", help="Capacity of each --model deployment (default 30).")
     ] = None,
     model_sku: Annotated[
-        str | None, typer.Option("--model-sku", help="SKU of each --model deployment (default Standard).")
+        str | None,
+        typer.Option("--model-sku", help="Deployment type of each model (default GlobalStandard)."),
     ] = None,
     apim_sku: Annotated[
         str | None, typer.Option("--apim-sku", help="API Management SKU (default Developer).")
@@ -141,6 +142,7 @@ def provision(
         ),
     ] = False,
 ) -> int:
+    from pros_cli import catalog
     from pros_cli.azure.clients import resolve_subscription
     from pros_cli.cli import render
     from pros_cli.cli.summary import build_summary, summary_lines
@@ -148,7 +150,8 @@ def provision(
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
     from pros_cli.resources.graph import build_resources
-    from pros_cli.spec import DEFAULT_MODELS, build_spec, parse_model, validate_base_name
+    from pros_cli.spec import build_spec, parse_model, validate_base_name
+    from pros_cli.state import load_state_file
 
     app.check()
     s = app.settings
@@ -177,15 +180,11 @@ def provision(
         "certificate_secret_id": certificate_secret_id,
     }
     settings.update({k: v for k, v in given.items() if v is not None})
-    if model:
-        settings["models"] = tuple(
-            parse_model(m, sku=model_sku or "Standard", capacity=model_capacity or 30) for m in model
-        )
-    elif model_capacity is not None or model_sku is not None:
-        settings["models"] = tuple(
-            dataclasses.replace(m, capacity=model_capacity or m.capacity, sku=model_sku or m.sku)
-            for m in settings.get("models", DEFAULT_MODELS)
-        )
+    # ---- models (issue 7): requests here; concrete versions come from Azure's model catalog ----------
+    asked = tuple(parse_model(m) for m in model) if model else settings.pop("models", None)
+    requests = catalog.with_sku_and_capacity(catalog.requests_for(asked), model_sku, model_capacity)
+    settings["models"] = catalog.placeholder_models(requests)
+    # ---------------------------------------------------------------------------------------------------
     subscription, _source = resolve_subscription(s.subscription, offline=offline, cloud=app.cloud)
     spec = build_spec(
         base_name=base_name,
@@ -193,6 +192,12 @@ def provision(
         restore_soft_deleted=restore_soft_deleted,
         **settings,
     )
+    # ---- models (issue 7): resolve from the catalog, check catalog and quota before any write ----------
+    # `pinned`: the versions an earlier run recorded, so a re-run never upgrades silently. The settings
+    # rework (issue 6) is to supply these from the recorded settings instead.
+    pinned = catalog.pinned_from_state(load_state_file(app.state_path(spec.base_name)))
+    spec = catalog.prepare_models(app, spec, requests, pinned=pinned, offline=offline)
+    # ---------------------------------------------------------------------------------------------------
     if "publisher_email" not in settings:
         app.ui.info(
             f"note: API Management publisher email defaults to {spec.publisher_email}; Azure sends the "
