@@ -326,7 +326,8 @@ def _offer_line(catalog: RegionCatalog, offer: ModelOffer, sku: str, today: dt.d
     closed = offer.closed_from()
     if closed is not None and closed > today:
         facts.append(f"no new deployments from {closed.isoformat()}")
-    facts.append(f"retires {offer.retirement_text()}")
+    if offer.retirement is not None:
+        facts.append(f"retires {offer.retirement_text()}")
     return f"{offer.label} [{', '.join(facts)}]: {', '.join(skus)}"
 
 
