@@ -253,9 +253,10 @@ class ModelDeployment(Resource):
         m = self.model
         if m.version:
             return m.version
-        query = (f"[?kind=='OpenAI' && model.name=='{m.model}' && "
-                 "model.lifecycleStatus=='GenerallyAvailable' && "
-                 f"contains(model.skus[].name, '{m.sku}')].model.version | sort(@) | [-1]")
+        # JMESPath JSON literals (`"..."`): no single quotes, so the shell quoting stays readable.
+        query = (f'[?kind==`"OpenAI"` && model.name==`"{m.model}"` && '
+                 'model.lifecycleStatus==`"GenerallyAvailable"` && '
+                 f'contains(model.skus[].name, `"{m.sku}"`)].model.version | sort(@) | [-1]')
         return Subst(az("cognitiveservices", "model", "list", "-l", str(self.region), read_only=True), query)
 
     def read(self, clients: Any) -> dict[str, Any] | None:
