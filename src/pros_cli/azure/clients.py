@@ -105,6 +105,8 @@ class ClientFactory:
         self.simulator = simulator
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Progress lines from resources that wait (e.g. for a role assignment to propagate).
+        self.notice: Any = None
         self._transport: Any = None
         if cloud == "simulator":
             interval = getattr(simulator, "poll_interval", 0.0) if simulator is not None else 0.0
