@@ -3,12 +3,17 @@ checked against it and the quota left, before any write."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from pros_cli.azure.clients import ClientFactory
+from pros_cli.catalog import deployed_model_warnings
 from pros_cli.simulator.core import Simulator
 from pros_cli.simulator.providers.cognitive import set_quota
 from pros_cli.simulator.providers.cognitive_catalog import set_today
-from tests.conftest import load_state, run_pros, state_file
+from pros_cli.spec import build_spec
+from tests.conftest import SUB, load_state, run_pros, state_file
 
 WRITES = ("PUT", "PATCH", "DELETE")
 
@@ -192,3 +197,20 @@ def test_verbose_echoes_the_catalog_reads_and_every_echoed_line_parses(cloud, az
         for line in run.echoed
     )
     assert az_parser.failures(run.echoed) == []
+
+
+def test_deployed_model_warnings_for_status_name_what_retires_within_60_days(cloud):
+    set_today(cloud, "2026-11-01")
+    run = run_pros("provision", "--base-name", "demo", "-l", "eastus", "--model", "chat=gpt-5.1", "-q")
+    assert run.code == 0, run.err
+    spec = build_spec(base_name="demo", subscription_id=SUB, regions=["eastus"])
+    clients = ClientFactory(SUB, cloud="simulator", simulator=cloud)
+    assert deployed_model_warnings(clients, spec, today=dt.date(2026, 11, 1), within_days=5) == []
+    assert deployed_model_warnings(clients, spec, today=dt.date(2026, 11, 1)) == [
+        "eastus: model deployment chat (gpt-5.1 2025-11-13) takes no new deployments from 2026-11-13 and "
+        "retires 2027-05-15"
+    ]
+    set_today(cloud, "2027-04-01")
+    assert deployed_model_warnings(clients, spec, today=dt.date(2027, 4, 1)) == [
+        "eastus: model deployment chat (gpt-5.1 2025-11-13) retires 2027-05-15 (in 44 days)"
+    ]

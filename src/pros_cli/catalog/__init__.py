@@ -36,6 +36,7 @@ from pros_cli.catalog.offers import (
 from pros_cli.catalog.read import (
     OFFLINE_CHAT_MODEL,
     az_reads,
+    deployed_model_warnings,
     pinned_from_state,
     placeholder_models,
     prepare_models,
@@ -62,6 +63,7 @@ __all__ = [
     "check_deployments",
     "choose_model",
     "choose_version",
+    "deployed_model_warnings",
     "lifecycle_warnings",
     "parse_deployed",
     "parse_offers",

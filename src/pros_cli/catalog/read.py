@@ -16,8 +16,10 @@ from typing import Any
 
 from pros_cli.catalog.choose import (
     DEFAULT_REQUESTS,
+    WARN_DAYS,
     ModelRequest,
     check_deployments,
+    lifecycle_warnings,
     refuse,
     request_of,
     resolve_models,
@@ -208,3 +210,20 @@ def prepare_models(
                 f"{model.capacity}), from the regions' model catalogs"
             )
     return dataclasses.replace(spec, models=models)
+
+
+def deployed_model_warnings(
+    clients: Any, spec: Spec, *, today: dt.date, within_days: int = WARN_DAYS, parallelism: int = 8
+) -> list[str]:
+    """For ``pros status``: every model deployment that exists on the deployment's accounts and
+    retires, or stops taking new deployments, within ``within_days`` (or already has), naming Azure's
+    replacement when it gives one. Reads each region's catalog and deployments (no writes)."""
+    catalogs = read_catalogs(
+        clients,
+        spec.regions,
+        resource_group=spec.resource_group,
+        accounts={r: spec.names.openai(r) for r in spec.regions},
+        parallelism=parallelism,
+    )
+    deployed = [(region, d) for region, c in catalogs.items() for d in c.deployed.values()]
+    return lifecycle_warnings(deployed, catalogs, today=today, within_days=within_days)
