@@ -147,7 +147,9 @@ def test_a_model_deprecated_since_the_first_run_keeps_serving_is_warned_about_an
         "westus: chat (gpt-5.1 2025-11-13, GlobalStandard): gpt-5.1 2025-11-13 is deprecated for new "
         in wider.err
     )
-    assert "eastus: chat" not in wider.err.split("hint:")[0].split("nothing was changed")[1]
+    errors, noted = wider.err.split("hint:")[0].split("nothing was changed")[1].split("and to note:")
+    assert "eastus: chat" not in errors
+    assert "eastus: the existing deployment chat (gpt-5.1 2025-11-13) is deprecated for new" in noted
     assert cloud.count(*WRITES) == writes
 
     set_today(cloud, "2027-05-20")

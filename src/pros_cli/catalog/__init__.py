@@ -35,6 +35,7 @@ from pros_cli.catalog.offers import (
 )
 from pros_cli.catalog.read import (
     OFFLINE_CHAT_MODEL,
+    Prepared,
     az_reads,
     deployed_model_warnings,
     pinned_from_state,
@@ -42,6 +43,7 @@ from pros_cli.catalog.read import (
     prepare_models,
     read_catalogs,
     requests_for,
+    resolve_and_check,
     today_for,
     with_sku_and_capacity,
 )
@@ -56,6 +58,7 @@ __all__ = [
     "Findings",
     "ModelOffer",
     "ModelRequest",
+    "Prepared",
     "Quota",
     "RegionCatalog",
     "SkuOffer",
@@ -75,6 +78,7 @@ __all__ = [
     "refuse",
     "request_of",
     "requests_for",
+    "resolve_and_check",
     "resolve_models",
     "today_for",
     "with_sku_and_capacity",

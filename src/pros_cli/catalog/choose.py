@@ -372,6 +372,8 @@ def _no_version(request: ModelRequest, catalogs: Mapping[str, RegionCatalog], to
 
 def refuse(findings: Findings, catalogs: Mapping[str, RegionCatalog]) -> UsageError:
     lines = "\n".join(f"  - {e}" for e in findings.errors)
+    if findings.warnings:  # still worth knowing while fixing the errors
+        lines += "\n  and to note:\n" + "\n".join(f"  - {w}" for w in findings.warnings)
     return UsageError(
         f"the model deployments cannot be made as asked (nothing was changed):\n{lines}",
         hint=MODELS_HINT.format(regions=_regions(catalogs)),

@@ -164,6 +164,49 @@ def placeholder_models(requests: Sequence[ModelRequest]) -> tuple[ModelDeploymen
     return tuple(out)
 
 
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """The outcome of the model preflight: the spec with concrete models, what to tell the operator."""
+
+    spec: Spec
+    warnings: tuple[str, ...]
+    resolved: tuple[str, ...]  # one line per model whose version came from the catalog
+
+
+def resolve_and_check(
+    clients: Any,
+    spec: Spec,
+    requests: Sequence[ModelRequest],
+    *,
+    today: dt.date,
+    pinned: Mapping[str, ModelDeployment] | None = None,
+    echo: Callable[[Any], None] | None = None,
+    parallelism: int = 8,
+) -> Prepared:
+    """Read every region's catalog, quota and existing deployments, resolve ``requests`` (keeping
+    ``pinned`` versions) and check them. Raises UsageError (exit 2) naming region and alternatives
+    when a model cannot be deployed as asked; nothing is written."""
+    catalogs = read_catalogs(
+        clients,
+        spec.regions,
+        resource_group=spec.resource_group,
+        accounts={r: spec.names.openai(r) for r in spec.regions},
+        echo=echo,
+        parallelism=parallelism,
+    )
+    models = validate_models(resolve_models(requests, catalogs, pinned, today=today))
+    findings = check_deployments(models, catalogs, today=today)
+    if findings.errors:
+        raise refuse(findings, catalogs)
+    resolved = tuple(
+        f"model {m.name}: {m.model} {m.version} ({m.sku}, capacity {m.capacity}), from the regions' model "
+        "catalogs"
+        for m, r in zip(models, requests, strict=True)
+        if not r.version
+    )
+    return Prepared(dataclasses.replace(spec, models=models), tuple(findings.warnings), resolved)
+
+
 def prepare_models(
     app: Any,
     spec: Spec,
@@ -172,8 +215,8 @@ def prepare_models(
     pinned: Mapping[str, ModelDeployment] | None = None,
     offline: bool = False,
 ) -> Spec:
-    """Resolve and check the spec's models against every region's catalog and quota, before any
-    write: a model that cannot be deployed as asked stops the run (exit 2, nothing changed)."""
+    """The provision preflight for ``app``: :func:`resolve_and_check` with its clients, date and
+    stderr, or (offline) only say what a real run would do."""
     if offline:
         unresolved = [m for m, r in zip(spec.models, requests, strict=True) if not r.version]
         if unresolved:
@@ -187,29 +230,20 @@ def prepare_models(
         else:
             app.ui.warn("offline: the model catalog and quota were not read; a real run checks them first")
         return spec
-    clients = app.clients(spec.subscription_id)
-    catalogs = read_catalogs(
-        clients,
-        spec.regions,
-        resource_group=spec.resource_group,
-        accounts={r: spec.names.openai(r) for r in spec.regions},
+    prepared = resolve_and_check(
+        app.clients(spec.subscription_id),
+        spec,
+        requests,
+        today=today_for(app),
+        pinned=pinned,
         echo=app.make_echo() if app.settings.verbose else None,
         parallelism=app.settings.parallelism,
     )
-    today = today_for(app)
-    models = validate_models(resolve_models(requests, catalogs, pinned, today=today))
-    findings = check_deployments(models, catalogs, today=today)
-    for warning in findings.warnings:
+    for warning in prepared.warnings:
         app.ui.warn(warning)
-    if findings.errors:
-        raise refuse(findings, catalogs)
-    for model, request in zip(models, requests, strict=True):
-        if not request.version:
-            app.ui.info(
-                f"model {model.name}: {model.model} {model.version} ({model.sku}, capacity "
-                f"{model.capacity}), from the regions' model catalogs"
-            )
-    return dataclasses.replace(spec, models=models)
+    for line in prepared.resolved:
+        app.ui.info(line)
+    return prepared.spec
 
 
 def deployed_model_warnings(
