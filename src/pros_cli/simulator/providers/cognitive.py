@@ -7,8 +7,13 @@ The rules that bite in real deployments, and that the simulator therefore enforc
 - a custom subdomain is globally unique (409 CustomDomainInUse; ``checkDomainAvailability``);
 - an account accepts one write at a time: a deployment PUT, PATCH or DELETE while the account or
   another of its deployments is busy fails with 409 RequestConflict;
+- a deployment must name a model version the region's catalog offers with that SKU
+  (:mod:`.cognitive_catalog`, Microsoft's retirement table on the simulated day): a retired one
+  fails with ServiceModelDeprecated, a new deployment of one past its no-new-customers date with
+  ServiceModelDeprecating, an unknown one with DeploymentModelNotSupported; the catalog and the
+  quota usages are served at ``locations/{loc}/models`` and ``locations/{loc}/usages``;
 - deployments draw on a tokens-per-minute quota per subscription, region, model and SKU
-  (400 InsufficientQuota), settable from tests with :func:`set_quota`;
+  (400 InsufficientQuota), settable from tests with :func:`set_quota` (:mod:`.cognitive_quota`);
 - an account with deployments cannot be deleted (409 CannotDeleteResource);
 - ``listKeys`` fails with 400 BadRequest when ``disableLocalAuth`` is true.
 """
