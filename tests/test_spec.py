@@ -124,17 +124,22 @@ def test_spec_validation_names_the_problem(kwargs, needle):
 
 
 def test_models_parse_and_validate():
-    m = parse_model("chat=gpt-4o:2024-11-20", capacity=50)
-    assert (m.name, m.model, m.version, m.capacity) == ("chat", "gpt-4o", "2024-11-20", 50)
-    assert parse_model("gpt-4o:2024-08-06").name == "gpt-4o"
-    with pytest.raises(UsageError, match="MODEL:VERSION"):
-        parse_model("gpt-4o")
+    m = parse_model("chat=gpt-5.2:2025-12-11", capacity=50)
+    assert (m.name, m.model, m.version, m.capacity) == ("chat", "gpt-5.2", "2025-12-11", 50)
+    assert m.sku == "GlobalStandard"  # the default deployment type
+    assert parse_model("gpt-5.2:2025-12-11").name == "gpt-5.2"
+    # Without a version the model is resolved from the catalog later: the version stays empty.
+    bare = parse_model("emb=text-embedding-3-small")
+    assert (bare.name, bare.model, bare.version) == ("emb", "text-embedding-3-small", "")
+    for bad in ("gpt-5.2:", ":2025-12-11", "chat="):
+        with pytest.raises(UsageError, match="MODEL or MODEL:VERSION"):
+            parse_model(bad)
     with pytest.raises(UsageError, match="given twice"):
         build_spec(
-            base_name="demo", subscription_id=SUB, models=(parse_model("gpt-4o:1"), parse_model("gpt-4o:2"))
+            base_name="demo", subscription_id=SUB, models=(parse_model("gpt-5.2:1"), parse_model("gpt-5.2:2"))
         )
     with pytest.raises(UsageError, match="capacity"):
-        build_spec(base_name="demo", subscription_id=SUB, models=(parse_model("gpt-4o:1", capacity=0),))
+        build_spec(base_name="demo", subscription_id=SUB, models=(parse_model("gpt-5.2:1", capacity=0),))
 
 
 def test_spec_round_trips_to_state_without_secrets():
@@ -148,7 +153,7 @@ def test_spec_round_trips_to_state_without_secrets():
     )
     data = spec.to_state()
     assert data["regions"] == ["eastus", "westus"]
-    assert data["models"][0]["model"] == "gpt-4o"
+    assert data["models"][0]["model"] == "gpt-5.2"
     assert find_secrets(data) == []
     assert list(itertools.islice(data, 1)) == ["base_name"]
 

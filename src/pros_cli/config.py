@@ -8,9 +8,9 @@ publisher_email = "platform@contoso.com"
 
 [[models]]
 name = "chat"            # deployment name (default: the model name)
-model = "gpt-4o"
-version = "2024-08-06"
-sku = "Standard"
+model = "gpt-5.2"
+version = "2025-12-11"   # optional: without it, the newest GA version every region offers
+sku = "GlobalStandard"
 capacity = 50
 ```
 
@@ -79,13 +79,12 @@ def _model(path: Path, index: int, item: dict[str, Any]) -> ModelDeployment:
             raise UsageError(f"{where}.{key}: unknown setting", hint=f"known: {', '.join(MODEL_KEYS)}")
         if not isinstance(value, MODEL_KEYS[key]) or isinstance(value, bool):
             raise UsageError(f"{where}.{key} must be a {MODEL_KEYS[key].__name__}")
-    for required in ("model", "version"):
-        if required not in item:
-            raise UsageError(f"{where} needs {required!r}")
+    if "model" not in item:
+        raise UsageError(f"{where} needs 'model'")
     return ModelDeployment(
         name=item.get("name") or item["model"],
         model=item["model"],
-        version=item["version"],
-        sku=item.get("sku", "Standard"),
+        version=item.get("version", ""),  # empty: resolved from the model catalog
+        sku=item.get("sku", "GlobalStandard"),
         capacity=item.get("capacity", 30),
     )

@@ -17,7 +17,7 @@ from pros_cli.engine.runner import Target
 from pros_cli.errors import UsageError
 from pros_cli.resources.base import Resource
 from pros_cli.settings import Resolved, SettingChange, Settings
-from pros_cli.spec import DEFAULT_MODELS, Spec, build_spec
+from pros_cli.spec import Spec, build_spec
 from pros_cli.state import StateStore
 
 
@@ -36,7 +36,9 @@ def effective_settings(request: Request, recorded: Mapping[str, Any]) -> Setting
     def adjust(out: Settings) -> None:
         if request.model_capacity is None and request.model_sku is None:
             return
-        models = out["models"] or DEFAULT_MODELS
+        models = out["models"]
+        if models is None:  # the defaults: resolved from the catalog (see resolve_models)
+            return
         out.values["models"] = Resolved(
             tuple(
                 dataclasses.replace(
@@ -48,6 +50,30 @@ def effective_settings(request: Request, recorded: Mapping[str, Any]) -> Setting
         )
 
     return settings_mod.resolve(flags=request.flags, config=request.config, recorded=recorded, adjust=adjust)
+
+
+# (spec with unresolved models, the requests, the versions recorded by name) -> spec with concrete ones
+ModelResolver = Callable[[Spec, tuple[Any, ...], dict[str, Any]], Spec]
+
+
+def coerce_models(raw: Any) -> tuple[Any, ...] | None:
+    return settings_mod.coerce(settings_mod.BY_NAME["models"], raw, where="models") if raw else None
+
+
+def _model_requests(effective: Settings, request: Request) -> tuple[Any, ...]:
+    """What the run asks of the model catalog: the effective models (their version may be empty:
+    resolve it), or the default requests (a current chat model, text-embedding-3-small) with the
+    --model-sku/--model-capacity modifiers. The models setting holds placeholders meanwhile."""
+    from pros_cli import catalog
+
+    models = effective["models"]
+    source = effective.source("models")
+    requests = catalog.requests_for(models)
+    if models is None and (request.model_sku is not None or request.model_capacity is not None):
+        requests = catalog.with_sku_and_capacity(requests, request.model_sku, request.model_capacity)
+        source = "flag"
+    effective.values["models"] = Resolved(catalog.placeholder_models(requests), source)
+    return requests
 
 
 def spec_from(
@@ -183,22 +209,31 @@ def target_for(
     restore_soft_deleted: bool = False,
     command: str = "provision",
     check: Callable[[Spec], None] | None = None,
+    models: ModelResolver | None = None,
 ) -> Target:
     """The target of a run that brings the deployment (``build`` gives its resources) to the
     effective settings: settings changes, immutable-setting refusals and removed resources.
 
     ``command`` other than provision/up: the run changes only the resources that command makes
     (the rest are read for their bodies), may change only the settings it takes as options, and
-    deletes nothing. ``check`` refuses a spec before any request."""
+    deletes nothing. ``check`` refuses a spec before any request. ``models`` resolves the model
+    deployments against Azure's model catalog (and checks them and the quota) before any write."""
     recorded = state.settings
     effective = effective_settings(request, recorded)
     check_region_removal(effective, recorded)
+    requests = _model_requests(effective, request) if models is not None else None
     spec = spec_from(
         effective,
         base_name=base_name,
         subscription_id=subscription_id,
         restore_soft_deleted=restore_soft_deleted,
     )
+    # Immutable settings are refused before anything is read (models are never immutable).
+    settings_mod.check_immutable(settings_mod.changes(effective, recorded))
+    if models is not None and requests is not None:
+        pinned = {m.name: m for m in (coerce_models(recorded.get("models")) or ()) if m.version}
+        spec = models(spec, requests, pinned)
+        effective.values["models"] = Resolved(spec.models, effective.source("models"))
     setting_changes = settings_mod.changes(effective, recorded)
     settings_mod.check_immutable(setting_changes)
     if check is not None:

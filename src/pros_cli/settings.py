@@ -99,10 +99,12 @@ SETTINGS: tuple[SettingDef, ...] = (
         "models",
         "models",
         None,
-        "Model deployment on every OpenAI account, [NAME=]MODEL:VERSION; repeat for several "
-        "(replaces the recorded or default models).",
+        "Model deployment on every OpenAI account, [NAME=]MODEL[:VERSION]; repeat for several (replaces "
+        "the recorded or default models). Without a version: the newest generally available one every "
+        "region offers, recorded so a re-run never upgrades silently. Default: a current chat model and "
+        "text-embedding-3-small, chosen from Azure's model catalog (see pros models).",
         flags=("--model",),
-        metavar="[NAME=]MODEL:VERSION",
+        metavar="[NAME=]MODEL[:VERSION]",
     ),
     _s("storage_sku", "Standard_LRS", "SKU of the storage accounts."),
     _s("apim_sku", "Developer", "API Management SKU."),
@@ -308,13 +310,13 @@ def coerce(definition: SettingDef, raw: Any, *, where: str) -> Any:
 def model_from_record(item: Mapping[str, Any], *, where: str) -> Any:
     from pros_cli.spec import ModelDeployment
 
-    if not isinstance(item.get("model"), str) or not isinstance(item.get("version"), str):
-        raise UsageError(f"{where}: a model needs 'model' and 'version'")
+    if not isinstance(item.get("model"), str) or not isinstance(item.get("version") or "", str):
+        raise UsageError(f"{where}: a model needs 'model' (and a 'version' string, when given)")
     return ModelDeployment(
         name=str(item.get("name") or item["model"]),
         model=item["model"],
-        version=item["version"],
-        sku=str(item.get("sku") or "Standard"),
+        version=str(item.get("version") or ""),
+        sku=str(item.get("sku") or "GlobalStandard"),
         capacity=int(item.get("capacity") or 30),
     )
 
@@ -337,7 +339,10 @@ def render(definition: SettingDef, value: Any) -> str:
     if definition.kind == "strs":
         return ", ".join(value) or "-"
     if definition.kind == "models":
-        return "; ".join(f"{m.name}={m.model}:{m.version} ({m.sku}, {m.capacity})" for m in value)
+        return "; ".join(
+            f"{m.name}={m.model}:{m.version or '(newest, from the catalog)'} ({m.sku}, {m.capacity})"
+            for m in value
+        )
     return str(value)
 
 

@@ -142,12 +142,15 @@ GATEWAY_OPTIONS = {
 
 @dataclass(frozen=True)
 class ModelDeployment:
-    """One model deployment on every regional OpenAI account."""
+    """One model deployment on every regional OpenAI account. An empty ``version`` means "not
+    resolved yet" (pros_cli.catalog resolves it from Azure's model catalog; offline plans keep it)."""
 
     name: str  # the deployment name clients use
     model: str
     version: str
-    sku: str = "Standard"
+    # Global Standard: the deployment type Azure offers the current models with in every region that
+    # has Azure OpenAI; regional Standard offers few of them (Microsoft's model matrices).
+    sku: str = "GlobalStandard"
     capacity: int = 30
 
     def to_state(self) -> dict[str, Any]:
@@ -160,28 +163,32 @@ class ModelDeployment:
         }
 
 
+# build_spec's fallback for callers that resolve no models themselves (tests, library use). `pros
+# provision` never uses it: it resolves its defaults (a current chat model and text-embedding-3-small)
+# from every region's model catalog with pros_cli.catalog.
 DEFAULT_MODELS = (
-    ModelDeployment("gpt-4o", "gpt-4o", "2024-08-06"),
-    ModelDeployment("text-embedding-ada-002", "text-embedding-ada-002", "2"),
+    ModelDeployment("gpt-5.2", "gpt-5.2", "2025-12-11"),
+    ModelDeployment("text-embedding-3-small", "text-embedding-3-small", "1"),
 )
 
 
-def parse_model(text: str, *, sku: str = "Standard", capacity: int = 30) -> ModelDeployment:
-    """``MODEL:VERSION`` or ``DEPLOYMENT=MODEL:VERSION``."""
+def parse_model(text: str, *, sku: str = "GlobalStandard", capacity: int = 30) -> ModelDeployment:
+    """``MODEL[:VERSION]`` or ``DEPLOYMENT=MODEL[:VERSION]``; without a version, ``version`` is empty
+    (resolved later from the model catalog)."""
     name, _, rest = text.partition("=") if "=" in text else ("", "", text)
-    model, _, version = rest.partition(":")
+    model, colon, version = rest.partition(":")
     model, version, name = model.strip(), version.strip(), (name.strip() or model.strip())
-    if not model or not version:
+    if not model or (colon and not version):
         raise UsageError(
-            f"invalid --model {text!r}: expected MODEL:VERSION, e.g. gpt-4o:2024-08-06",
-            hint="optionally prefix a deployment name: chat=gpt-4o:2024-08-06",
+            f"invalid --model {text!r}: expected MODEL or MODEL:VERSION, e.g. gpt-5.2 or gpt-5.2:2025-12-11",
+            hint="optionally name the deployment: chat=gpt-5.2 (`pros models` lists what can be deployed)",
         )
     return ModelDeployment(name=name, model=model, version=version, sku=sku, capacity=capacity)
 
 
 def validate_models(models: tuple[ModelDeployment, ...]) -> tuple[ModelDeployment, ...]:
     if not models:
-        raise UsageError("no model deployments given", hint="pass --model MODEL:VERSION at least once")
+        raise UsageError("no model deployments given", hint="pass --model MODEL[:VERSION] at least once")
     seen: set[str] = set()
     for m in models:
         if not DEPLOYMENT_NAME_RE.match(m.name):

@@ -100,8 +100,9 @@ def test_no_azure_login_is_one_clear_error_not_a_wall_of_sdk_output(isolated, mo
     )
     assert run.code == 1
     errors = [line for line in run.err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 2  # the root cause, and how many reads it held up
+    # The first Azure call is the model-catalog preflight: one line with the root cause.
+    assert len(errors) == 1
     assert "az login" in errors[0] and "PROS_CLOUD=simulator" in errors[0]
-    assert "were not read because of the error(s) above" in errors[1]
+    assert errors[0].startswith("error: cannot read the Azure OpenAI models of eastus: ")
     assert "SDK detail" not in run.err and "Traceback" not in run.err
     assert run.out == ""

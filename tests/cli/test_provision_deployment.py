@@ -7,7 +7,7 @@ import json
 
 from pros_cli.azure.clients import ClientFactory, raw_json
 from pros_cli.simulator.core import SECRET_MARKER, Simulator
-from pros_cli.simulator.providers import cognitive, web
+from pros_cli.simulator.providers import web
 from pros_cli.spec import build_spec
 from tests.conftest import SUB, assert_no_secrets, load_state, run_pros, state_file
 from tests.vaults import make_vault
@@ -28,27 +28,39 @@ def statuses(run) -> dict[str, str]:
 
 
 def test_one_quota_failure_skips_its_dependents_and_a_rerun_completes(sim):
-    cognitive.set_quota(sim, "westus", "gpt-4o", "Standard", 0)
+    # The preflight saw enough quota; someone else's deployment took it before pros's write landed.
+    west = spec().names.openai("westus")
+    quota = "Tokens Per Minute (thousands) - GPT-5.2 - GlobalStandard"
+    sim.inject(
+        method="PUT",
+        path_regex=rf"/accounts/{west}/deployments/gpt-5\.2$",
+        status=400,
+        code="InsufficientQuota",
+        message=f"This operation require 30 new capacity in quota {quota}, which is bigger than the "
+        f"current available capacity 0. The current quota usage is 1000 and the quota limit is 1000 for "
+        f"quota {quota}.",
+        times=-1,
+    )
     run = run_pros("provision", "--base-name", "demo", "-o", "json")
     assert run.code == 1
     status = statuses(run)
-    assert status["openai/westus/deployments/gpt-4o"] == "failed"
+    assert status["openai/westus/deployments/gpt-5.2"] == "failed"
     assert status["function-settings/westus"] == "skipped"  # the app's settings name the deployment
     failed = [k for k, v in status.items() if v == "failed"]
     skipped = [k for k, v in status.items() if v == "skipped"]
-    assert failed == ["openai/westus/deployments/gpt-4o"]
+    assert failed == ["openai/westus/deployments/gpt-5.2"]
     assert skipped == ["function-settings/westus"]
     assert all(v == "succeeded" for k, v in status.items() if k not in failed + skipped)
     error = next(line for line in run.err.splitlines() if line.startswith("error:"))
     assert "InsufficientQuota" in error and "westus" in error and "Tokens Per Minute" in error
     assert "skipped because something they depend on failed" in run.err
 
-    cognitive.set_quota(sim, "westus", "gpt-4o", "Standard", 1000)
+    sim.clear_injections()
     writes = sim.count(*WRITES)
     rerun = run_pros("provision", "--base-name", "demo", "-o", "json")
     assert rerun.code == 0, rerun.err
     changed = {k for k, v in statuses(rerun).items() if v == "succeeded"}
-    assert changed == {"openai/westus/deployments/gpt-4o", "function-settings/westus"}
+    assert changed == {"openai/westus/deployments/gpt-5.2", "function-settings/westus"}
     assert sim.count(*WRITES) == writes + 2
 
 
@@ -229,7 +241,7 @@ def test_models_and_skus_from_options_and_config_file(sim, isolated):
         'apim_sku = "Developer"\n'
         'publisher_email = "platform@contoso.com"\n'
         "[[models]]\n"
-        'name = "chat"\nmodel = "gpt-4o"\nversion = "2024-11-20"\ncapacity = 50\n'
+        'name = "chat"\nmodel = "gpt-5.2"\nversion = "2025-12-11"\ncapacity = 50\n'
     )
     run = run_pros(
         "provision",
@@ -251,7 +263,7 @@ def test_models_and_skus_from_options_and_config_file(sim, isolated):
     assert {c["region"] for c in deployments} == {"eastus", "japaneast"}  # the option wins over the file
     assert {c["name"] for c in deployments} == {"chat"}
     assert any(
-        "--model-version 2024-11-20" in line and "--sku-capacity 50" in line
+        "--model-version 2025-12-11" in line and "--sku-capacity 50" in line
         for c in deployments
         for line in c["az"]
     )
@@ -265,7 +277,7 @@ def test_models_and_skus_from_options_and_config_file(sim, isolated):
         "-o",
         "json",
         "--model",
-        "gpt-4o:2024-08-06",
+        "gpt-5.2",
         "--model",
         "emb=text-embedding-3-large:1",
         "--model-capacity",

@@ -34,7 +34,7 @@ def provision_three(sim: Simulator) -> None:
         "--storage-sku",
         "Standard_ZRS",
         "--model",
-        "chat=gpt-4o:2024-11-20",
+        "chat=gpt-5.2:2025-12-11",
         "--model",
         "emb=text-embedding-3-large:1",
         "--model-capacity",

@@ -59,9 +59,9 @@ def test_fresh_create_is_keyless_and_a_second_converge_writes_nothing(engine, me
         outputs = first.report.outputs[f"openai/{region}"]
         assert outputs == {"endpoint": f"https://{name}.openai.azure.com/",
                            "principal_id": account["identity"]["principalId"]}
-        deployment = cog.deployments.get("rg-demo", name, "gpt-4o", cls=raw_json)
-        assert deployment["sku"] == {"name": "Standard", "capacity": 30}
-        model = {"format": "OpenAI", "name": "gpt-4o", "version": "2024-08-06"}
+        deployment = cog.deployments.get("rg-demo", name, "gpt-5.2", cls=raw_json)
+        assert deployment["sku"] == {"name": "GlobalStandard", "capacity": 30}
+        model = {"format": "OpenAI", "name": "gpt-5.2", "version": "2025-12-11"}
         assert deployment["properties"]["model"] == model
         assert deployment["properties"]["versionUpgradeOption"] == "OnceCurrentVersionExpired"
     assert not [e for e in memsim.log_entries() if e["path"].lower().endswith("/listkeys")]
@@ -75,23 +75,24 @@ def test_fresh_create_is_keyless_and_a_second_converge_writes_nothing(engine, me
 
 
 def test_version_and_capacity_change_in_place_with_one_put(engine, memsim):
-    engine.converge(openai_graph(make_spec(regions=["eastus"])))
-    newer = (Model("gpt-4o", "gpt-4o", "2024-11-20", capacity=40), Model("text-embedding-ada-002",
-                                                                          "text-embedding-ada-002", "2"))
+    # text-embedding-ada-002 has two versions open to new deployments in eastus with regional Standard.
+    older = (Model("emb", "text-embedding-ada-002", "1", "Standard"),)
+    engine.converge(openai_graph(make_spec(regions=["eastus"], models=older)))
+    newer = (Model("emb", "text-embedding-ada-002", "2", "Standard", capacity=40),)
     spec = make_spec(regions=["eastus"], models=newer)
     memsim.reset_log()
     converged = engine.converge(openai_graph(spec))
-    change = converged.plan.by_key()["openai/eastus/deployments/gpt-4o"]
+    change = converged.plan.by_key()["openai/eastus/deployments/emb"]
     assert change.action == "update"
-    assert sorted(change.reasons) == ["change properties.model.version: '2024-08-06' -> '2024-11-20'",
+    assert sorted(change.reasons) == ["change properties.model.version: '1' -> '2'",
                                       "change sku.capacity: 30 -> 40"]
     name = spec.names.openai("eastus")
     assert write_paths(memsim) == [
         f"PUT /subscriptions/{spec.subscription_id}/resourceGroups/rg-demo/providers/"
-        f"Microsoft.CognitiveServices/accounts/{name}/deployments/gpt-4o"
+        f"Microsoft.CognitiveServices/accounts/{name}/deployments/emb"
     ]
-    got = engine.clients.cognitive.deployments.get("rg-demo", name, "gpt-4o", cls=raw_json)
-    assert got["sku"]["capacity"] == 40 and got["properties"]["model"]["version"] == "2024-11-20"
+    got = engine.clients.cognitive.deployments.get("rg-demo", name, "emb", cls=raw_json)
+    assert got["sku"]["capacity"] == 40 and got["properties"]["model"]["version"] == "2"
 
 
 def test_capacity_changed_outside_pros_is_put_back(engine, memsim):
@@ -99,12 +100,12 @@ def test_capacity_changed_outside_pros_is_put_back(engine, memsim):
     engine.converge(openai_graph(spec))
     name = spec.names.openai("eastus")
     cog = engine.clients.cognitive
-    shrink = {"sku": {"name": "Standard", "capacity": 5}}
-    cog.deployments.begin_update("rg-demo", name, "gpt-4o", shrink).result()
+    shrink = {"sku": {"name": "GlobalStandard", "capacity": 5}}
+    cog.deployments.begin_update("rg-demo", name, "gpt-5.2", shrink).result()
     converged = engine.converge(openai_graph(spec))
-    change = converged.plan.by_key()["openai/eastus/deployments/gpt-4o"]
+    change = converged.plan.by_key()["openai/eastus/deployments/gpt-5.2"]
     assert change.reasons == ["change sku.capacity: 5 -> 30"]
-    assert cog.deployments.get("rg-demo", name, "gpt-4o", cls=raw_json)["sku"]["capacity"] == 30
+    assert cog.deployments.get("rg-demo", name, "gpt-5.2", cls=raw_json)["sku"]["capacity"] == 30
 
 
 def test_account_drift_is_patched_back_keeping_user_tags(engine, memsim):
@@ -132,13 +133,13 @@ def test_account_drift_is_patched_back_keeping_user_tags(engine, memsim):
 
 def test_model_name_drift_is_refused_not_replaced(engine, memsim):
     engine.converge(openai_graph(make_spec(regions=["eastus"])))
-    swapped = (Model("gpt-4o", "gpt-4o-mini", "2024-07-18"),
-               Model("text-embedding-ada-002", "text-embedding-ada-002", "2"))
+    swapped = (Model("gpt-5.2", "gpt-5.2-chat", "2025-12-11"),
+               Model("text-embedding-3-small", "text-embedding-3-small", "1"))
     memsim.reset_log()
     plan = engine.plan(openai_graph(make_spec(regions=["eastus"], models=swapped)))
     assert len(plan.errors) == 1
-    assert "model deployment gpt-4o on" in plan.errors[0] and "(eastus)" in plan.errors[0]
-    assert "cannot change properties.model.name: 'gpt-4o' -> 'gpt-4o-mini'" in plan.errors[0]
+    assert "model deployment gpt-5.2 on" in plan.errors[0] and "(eastus)" in plan.errors[0]
+    assert "cannot change properties.model.name: 'gpt-5.2' -> 'gpt-5.2-chat'" in plan.errors[0]
     assert write_paths(memsim) == []
 
 
@@ -210,35 +211,36 @@ def test_restore_flag_without_a_deleted_account_creates_normally(engine):
 
 def test_quota_failure_names_the_region_and_a_rerun_finishes_only_what_failed(engine, memsim):
     spec = make_spec(regions=["eastus", "westus"])
-    set_quota(memsim, "westus", "gpt-4o", "Standard", 0)
+    set_quota(memsim, "westus", "gpt-5.2", "GlobalStandard", 0)
     first = engine.converge(openai_graph(spec))
     results = first.report.results
-    failed = results["openai/westus/deployments/gpt-4o"]
+    failed = results["openai/westus/deployments/gpt-5.2"]
     assert failed.status == "failed"
     west = spec.names.openai("westus")
-    where = f"model deployment gpt-4o on {west} (westus)"
+    where = f"model deployment gpt-5.2 on {west} (westus)"
     assert failed.error.startswith(f"{where}: create failed: InsufficientQuota: ")
-    assert "quota Tokens Per Minute (thousands) - GPT-4o" in failed.error
+    assert "quota Tokens Per Minute (thousands) - GPT-5.2 - GlobalStandard" in failed.error
     assert "require 30 new capacity" in failed.error and "available capacity 0" in failed.error
-    others = {k: r.status for k, r in results.items() if k != "openai/westus/deployments/gpt-4o"}
+    others = {k: r.status for k, r in results.items() if k != "openai/westus/deployments/gpt-5.2"}
     assert others == dict.fromkeys(
-        ["resource-group", "openai/eastus", "openai/eastus/deployments/gpt-4o",
-         "openai/eastus/deployments/text-embedding-ada-002", "openai/westus",
-         "openai/westus/deployments/text-embedding-ada-002"], "succeeded")
+        ["resource-group", "openai/eastus", "openai/eastus/deployments/gpt-5.2",
+         "openai/eastus/deployments/text-embedding-3-small", "openai/westus",
+         "openai/westus/deployments/text-embedding-3-small"], "succeeded")
 
-    set_quota(memsim, "westus", "gpt-4o", "Standard", 100)
+    set_quota(memsim, "westus", "gpt-5.2", "GlobalStandard", 100)
     memsim.reset_log()
     second = engine.converge(openai_graph(spec))
     assert {r.status for r in second.report.results.values()} == {"succeeded", "noop"}
     assert write_paths(memsim) == [
         f"PUT /subscriptions/{spec.subscription_id}/resourceGroups/rg-demo/providers/"
-        f"Microsoft.CognitiveServices/accounts/{west}/deployments/gpt-4o"
+        f"Microsoft.CognitiveServices/accounts/{west}/deployments/gpt-5.2"
     ]
 
 
 def test_deployments_of_one_account_share_a_serial_group_and_all_succeed(engine, memsim):
-    models = tuple(Model(n, n, v) for n, v in (("gpt-4o", "2024-08-06"), ("gpt-4o-mini", "2024-07-18"),
-                                              ("text-embedding-3-small", "1"), ("o4-mini", "2025-04-16")))
+    pairs = (("gpt-5.2", "2025-12-11"), ("gpt-5.2-chat", "2025-12-11"), ("text-embedding-3-small", "1"),
+             ("text-embedding-3-large", "1"))
+    models = tuple(Model(n, n, v) for n, v in pairs)
     spec = make_spec(models=models)
     graph = openai_graph(spec)
     groups = {r.serial_group for r in graph if isinstance(r, ModelDeployment)}
@@ -257,8 +259,8 @@ def _every_az_line(engine: Any) -> list[str]:
     drift = {"tags": {"owner": "ops", "pros-deployment": "demo"}, "properties": {"disableLocalAuth": False},
              "identity": {"type": "None"}}
     cog.accounts.begin_update("rg-demo", name, drift).result()
-    shrink = {"sku": {"name": "Standard", "capacity": 7}}
-    cog.deployments.begin_update("rg-demo", name, "gpt-4o", shrink).result()
+    shrink = {"sku": {"name": "GlobalStandard", "capacity": 7}}
+    cog.deployments.begin_update("rg-demo", name, "gpt-5.2", shrink).result()
     lines = engine.converge(graph).echoed
     account = by_key(graph)["openai/eastus"]
     assert any(line.startswith("az cognitiveservices account update ") for line in lines)

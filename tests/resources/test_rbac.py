@@ -81,15 +81,16 @@ def role_puts(sim: Any) -> list[dict[str, Any]]:
     return [e for e in sim.request_log if e["method"] == "PUT" and "roleAssignments" in e["path"]]
 
 
-def test_converge_grants_once_the_new_identity_has_replicated(engine, memsim, spec):
+def test_a_new_identity_is_granted_at_the_first_attempt(engine, memsim, spec):
     resources = graph(spec)
     app, target, grant = resources[1], resources[2], resources[3]
     converged = engine.converge(resources)
 
     assert not converged.report.failed
     assert converged.plan.by_key()["grant"].action == "create"
+    # pros sends principalType, so ARM does not wait for Entra ID to replicate the new identity.
     attempts = [(e["status"], e.get("code")) for e in role_puts(memsim)]
-    assert attempts == [(400, "PrincipalNotFound"), (201, None)]
+    assert attempts == [(201, None)]
     [made] = assignments(memsim)
     principal = principal_of(memsim, app)
     assert made["id"] == grant.arm_id() == (
@@ -117,11 +118,26 @@ def test_second_converge_makes_no_writes(engine, memsim, spec):
     assert again.echoed == []
 
 
-def test_unknown_principal_fails_clearly_after_the_retries(engine, memsim, spec):
+def _principal_not_found(memsim: Any, times: int) -> None:
+    memsim.inject(method="PUT", path_regex="/roleAssignments/", status=400, code="PrincipalNotFound",
+                  message="Principal does not exist in the directory.", times=times)
+
+
+def test_principal_not_found_is_retried(engine, memsim, spec):
     resources = graph(spec)
     engine.converge(resources[:3])
-    with memsim.transaction():  # the identity now names a principal Entra ID never had
-        memsim.get_resource(resources[1].arm_id())["body"]["identity"]["principalId"] = str(uuid.uuid4())
+    _principal_not_found(memsim, 2)
+    memsim.reset_log()
+    converged = engine.converge(resources)
+    assert not converged.report.failed
+    assert [(e["status"], e.get("code")) for e in role_puts(memsim)] == [
+        (400, "PrincipalNotFound"), (400, "PrincipalNotFound"), (201, None)]
+
+
+def test_principal_not_found_fails_clearly_after_the_retries(engine, memsim, spec):
+    resources = graph(spec)
+    engine.converge(resources[:3])
+    _principal_not_found(memsim, -1)
     memsim.reset_log()
     converged = engine.converge(resources)
 

@@ -105,26 +105,44 @@ def test_resource_group_and_subscription_scopes(ra, memsim):
     assert at_sub["properties"]["scope"] == sub_scope
 
 
-def test_a_new_identity_is_not_found_until_it_has_replicated(ra, memsim):
+def untyped(principal: str) -> dict[str, Any]:
+    """A body without principalType: ARM then looks the principal up in Entra ID."""
+    request = body(principal)
+    del request["properties"]["principalType"]
+    return request
+
+
+def test_without_principal_type_a_new_identity_is_not_found_until_it_has_replicated(ra, memsim):
     with memsim.transaction():
         principal = memsim.new_principal(ACCOUNT_ID)
         memsim.db["principals"][principal]["pending_lookups"] = 2
     name = str(uuid.uuid4())
     for _ in range(2):
         with pytest.raises(HttpResponseError) as exc:
-            ra.create(ACCOUNT_ID, name, body(principal))
+            ra.create(ACCOUNT_ID, name, untyped(principal))
         assert arm_error(exc) == (400, "PrincipalNotFound")
-        assert "replication delay" in str(exc.value)
+        assert "replication delay" in str(exc.value) and "principalType" in str(exc.value)
     assert memsim.db["principals"][principal]["pending_lookups"] == 0
-    created = ra.create(ACCOUNT_ID, name, body(principal), cls=raw_json)
+    created = ra.create(ACCOUNT_ID, name, untyped(principal), cls=raw_json)
     assert created["properties"]["principalId"] == principal
 
 
-def test_a_principal_the_directory_never_had_is_not_found(ra, memsim):
+def test_with_principal_type_a_new_identity_is_granted_at_the_first_attempt(ra, memsim):
+    with memsim.transaction():
+        principal = memsim.new_principal(ACCOUNT_ID)
+        memsim.db["principals"][principal]["pending_lookups"] = 5
+    created = ra.create(ACCOUNT_ID, str(uuid.uuid4()), body(principal), cls=raw_json)
+    assert created["properties"]["principalType"] == "ServicePrincipal"
+    assert memsim.db["principals"][principal]["pending_lookups"] == 5  # nobody asked the directory
+
+
+def test_a_principal_the_directory_never_had_is_not_found_when_it_is_looked_up(ra, memsim):
     for _ in range(3):
         with pytest.raises(HttpResponseError) as exc:
-            ra.create(ACCOUNT_ID, str(uuid.uuid4()), body(str(uuid.uuid4())))
+            ra.create(ACCOUNT_ID, str(uuid.uuid4()), untyped(str(uuid.uuid4())))
         assert arm_error(exc) == (400, "PrincipalNotFound")
+    # principalType: ARM takes the caller's word and skips the lookup.
+    assert ra.create(ACCOUNT_ID, str(uuid.uuid4()), body(str(uuid.uuid4())), cls=raw_json)["id"]
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,8 @@ def account_body(subdomain: str, *, kind: str = "OpenAI", local_auth_off: bool =
             "properties": {"customSubDomainName": subdomain, "disableLocalAuth": local_auth_off, **props}}
 
 
-def deployment_body(model: str = "gpt-4o", version: str | None = "2024-08-06", capacity: int = 30,
-                    sku: str = "Standard") -> dict:
+def deployment_body(model: str = "gpt-5.2", version: str | None = "2025-12-11", capacity: int = 30,
+                    sku: str = "GlobalStandard") -> dict:
     m = {"format": "OpenAI", "name": model, **({"version": version} if version else {})}
     return {"sku": {"name": sku, "capacity": capacity}, "properties": {"model": m}}
 
@@ -248,10 +248,10 @@ def test_deployment_defaults_and_immutable_model(cog, memsim):
     make_account(cog)
     body = deployment_body(version=None)
     got = cog.deployments.begin_create_or_update("rg", "oai1", "dd", body, cls=raw_json).result()
-    assert got["properties"]["model"]["version"] == "2024-08-06"  # Azure's default version of the model
+    assert got["properties"]["model"]["version"] == "2025-12-11"  # Azure's default version of the model
     assert got["properties"]["versionUpgradeOption"] == "OnceNewDefaultVersionAvailable"
-    swapped = call(memsim, "PUT", f"{ACCOUNTS}/oai1/deployments/dd", deployment_body(model="gpt-4o-mini",
-                                                                                   version="2024-07-18"))
+    swapped = call(memsim, "PUT", f"{ACCOUNTS}/oai1/deployments/dd", deployment_body(model="gpt-5.1",
+                                                                                   version="2025-11-13"))
     assert (swapped.status, code(swapped)) == (409, "PropertyChangeNotAllowed")
 
 
@@ -261,7 +261,7 @@ def test_one_write_per_account_at_a_time(cog, memsim):
     cog.deployments.begin_create_or_update("rg", "oai1", "da", deployment_body(), cls=raw_json, polling=False)
     running = memsim.get_resource(f"{ACCOUNTS}/oai1/deployments/da")["body"]
     assert running["properties"]["provisioningState"] == "Accepted"
-    mini = deployment_body(model="gpt-4o-mini", version="2024-07-18")
+    mini = deployment_body(model="text-embedding-3-small", version="1")
     for method, path, body in (("PUT", "db", mini), ("DELETE", "da", None)):
         response = call(memsim, method, f"{ACCOUNTS}/oai1/deployments/{path}", body)
         assert (response.status, code(response)) == (409, "RequestConflict")
@@ -279,22 +279,22 @@ def test_deployment_waits_for_its_account_operation(cog, memsim):
 
 
 def test_quota_per_region_model_and_sku(cog, memsim):
-    assert quota_limit(memsim, SUB, "eastus", "gpt-4o", "Standard") == DEFAULT_QUOTA
+    assert quota_limit(memsim, SUB, "eastus", "gpt-5.2", "GlobalStandard") == DEFAULT_QUOTA
     make_account(cog)
     make_account(cog, "oai2")
-    set_quota(memsim, "East US", "gpt-4o", "Standard", 50)
+    set_quota(memsim, "East US", "gpt-5.2", "GlobalStandard", 50)
     assert call(memsim, "PUT", f"{ACCOUNTS}/oai1/deployments/da", deployment_body()).status == 201
     finish(memsim)
     over = call(memsim, "PUT", f"{ACCOUNTS}/oai2/deployments/db", deployment_body())
     assert (over.status, code(over)) == (400, "InsufficientQuota")
     message = over.body["error"]["message"]
-    quota = "Tokens Per Minute (thousands) - GPT-4o"
+    quota = "Tokens Per Minute (thousands) - GPT-5.2 - GlobalStandard"
     assert message == (f"This operation require 30 new capacity in quota {quota}, which is bigger than "
                        "the current available capacity 20. The current quota usage is 30 and the quota "
                        f"limit is 50 for quota {quota}.")
     # Another SKU, another model: other quotas.
-    global_sku = deployment_body(sku="GlobalStandard")
-    assert call(memsim, "PUT", f"{ACCOUNTS}/oai2/deployments/db", global_sku).status == 201
+    data_zone = deployment_body(sku="DataZoneStandard")
+    assert call(memsim, "PUT", f"{ACCOUNTS}/oai2/deployments/db", data_zone).status == 201
     finish(memsim)
     # Growing a deployment needs only the difference.
     assert call(memsim, "PUT", f"{ACCOUNTS}/oai1/deployments/da", deployment_body(capacity=50)).status == 200

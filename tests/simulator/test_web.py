@@ -105,11 +105,15 @@ def fails(call: Any) -> HttpResponseError:
 
 
 # ---- shapes --------------------------------------------------------------------------------------
-def test_plan_create_is_async_and_shaped_like_the_examples(engine, web):
+def test_plan_create_answers_200_at_once_and_is_shaped_like_the_examples(engine, web):
     first = http(engine.sim, "PUT", f"{PLAN_ID}/fc", FLEX_PLAN)
-    assert first.status == 202
-    assert "Azure-AsyncOperation" in first.headers
-    assert_shape(first.body, f"{WEB}/CreateOrUpdateAppServicePlan.json", "202", allow_extra=("tags",))
+    # CreateOrUpdateAppServicePlan.json: 200 with the plan, no polling header.
+    assert first.status == 200
+    assert not {"Azure-AsyncOperation", "Location"} & set(first.headers)
+    # isSpot: in the same file's 202 answer, not in its 200 one.
+    extra = ("tags", "properties.isSpot")
+    assert_shape(first.body, f"{WEB}/CreateOrUpdateAppServicePlan.json", "200", allow_extra=extra)
+    assert first.body["properties"]["provisioningState"] == "Succeeded"
     got = web.app_service_plans.get(RG, "fc", cls=raw_json)
     assert_shape(
         got,
@@ -140,14 +144,14 @@ def test_site_shapes_match_flex_and_get_examples(engine, web):
     make_plan(web)
     make_plan(web, "y1", Y1_PLAN)
     first = http(engine.sim, "PUT", f"{SITE_ID}/func-flex", flex_site())
-    assert first.status == 202 and "Azure-AsyncOperation" in first.headers
+    # CreateOrUpdateFunctionAppFlexConsumption.json: 200 with the site, no polling header.
+    assert first.status == 200 and not {"Azure-AsyncOperation", "Location"} & set(first.headers)
     assert_shape(
         first.body,
         f"{WEB}/CreateOrUpdateFunctionAppFlexConsumption.json",
-        "202",
+        "200",
         allow_extra=("kind", "identity", "properties.sku"),
     )
-    engine.sim.fast_forward()
     flex = web.web_apps.get(RG, "func-flex", cls=raw_json)
     assert_shape(
         flex,

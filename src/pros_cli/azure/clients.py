@@ -111,6 +111,8 @@ class ClientFactory:
         self.simulator = simulator
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Progress lines from resources that wait (e.g. for a role assignment to propagate).
+        self.notice: Any = None
         self._transport: Any = None
         self._probe_session: Any = None
         if cloud == "simulator":

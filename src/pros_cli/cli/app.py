@@ -67,31 +67,21 @@ app.callback()(options.with_signature(_root, _root_params))
 
 
 def _register() -> None:
+    """The commands, in the order an operator meets them (Typer lists them in this order)."""
     from pros_cli.cli.backends import backends
+    from pros_cli.cli.models import models
     from pros_cli.cli.policies import policies
     from pros_cli.cli.provision import provision
     from pros_cli.cli.settings_cmd import settings
     from pros_cli.cli.status import STATUS_HELP, status
     from pros_cli.cli.teardown import teardown
+    from pros_cli.cli.usage import usage_app
 
     app.command(
         "provision",
         help="Create or update the deployment: plan, then apply in parallel; safe to re-run.",
         no_args_is_help=False,
     )(provision)
-    app.command(
-        "settings",
-        help="Show the deployment's effective settings and where each comes from (flag, env, config, "
-        "state, default).",
-        no_args_is_help=False,
-    )(settings)
-    app.command("status", help=STATUS_HELP, no_args_is_help=False)(status)
-    app.command(
-        "teardown",
-        help="Delete what pros made for the deployment (never adopted resources, never anything without "
-        "its tags), in reverse dependency order; --purge frees soft-deleted names.",
-        no_args_is_help=False,
-    )(teardown)
     app.command(
         "backends",
         help="In every gateway: named values, regional backends with circuit breakers, priority pools, "
@@ -103,10 +93,25 @@ def _register() -> None:
         help="Apply the OpenAI API's policy to every gateway (--dry-run: diff); 'render' writes it locally.",
         no_args_is_help=False,
     )(policies)
-
-    from pros_cli.cli.usage import usage_app
-
+    app.command("status", help=STATUS_HELP, no_args_is_help=False)(status)
     app.add_typer(usage_app, name="usage")
+    app.command(
+        "models",
+        help="List the Azure OpenAI models each region can deploy: versions, retirement, quota left.",
+        no_args_is_help=False,
+    )(models)
+    app.command(
+        "settings",
+        help="Show the deployment's effective settings and where each comes from (flag, env, config, "
+        "state, default).",
+        no_args_is_help=False,
+    )(settings)
+    app.command(
+        "teardown",
+        help="Delete what pros made for the deployment (never adopted resources, never anything without "
+        "its tags), in reverse dependency order; --purge frees soft-deleted names.",
+        no_args_is_help=False,
+    )(teardown)
 
 
 _register()

@@ -100,9 +100,11 @@ class App:
         from pros_cli.azure.clients import ClientFactory
 
         sim = self.simulator() if self.cloud == "simulator" else None
-        return ClientFactory(
+        factory = ClientFactory(
             subscription_id, cloud=self.cloud, parallelism=self.settings.parallelism, simulator=sim
         )
+        factory.notice = self.ui.info
+        return factory
 
     # ---- deployment selection ---------------------------------------------------------------
     def base_name(self, *, required: bool = True) -> str | None:

@@ -85,6 +85,7 @@ def provision(
         ),
     ] = False,
 ) -> int:
+    from pros_cli import catalog
     from pros_cli.cache_kinds import AZURE_CACHE, RETIREMENT_NOTE
     from pros_cli.cli import render
     from pros_cli.cli.summary import build_summary, summary_lines
@@ -121,6 +122,9 @@ def provision(
             subscription_id=subscription,
             build=lambda spec: deployment_graph(spec, set(state.resources)),
             restore_soft_deleted=restore_soft_deleted,
+            models=lambda spec, requests, pinned: catalog.prepare_models(
+                app, spec, requests, pinned=pinned, offline=offline
+            ),
         ),
         options=RunOptions(
             dry_run=s.dry_run,

@@ -64,7 +64,7 @@ def status(
     spec = recorded_spec(state, base_name=base_name, subscription_id=subscription)
     wanted = provision_keys(spec) | set(state.resources)
     resources = [r for r in full_graph(spec) if r.key in wanted]
-    code = show(app, base_name, subscription, resources, dict(state.items()))
+    code = show(app, base_name, subscription, resources, dict(state.items()), spec=spec)
     return int(code if code is not None else ExitCode.OK)
 
 
@@ -75,17 +75,37 @@ def show(
     resources: list[Any],
     recorded: dict[str, Any],
     report: Any = None,
+    spec: Any = None,
 ) -> int:
-    """Collect (unless ``report`` already has the rows) and print the status; the exit status."""
+    """Collect (unless ``report`` already has the rows) and print the status; the exit status.
+    With ``spec``: also warn about deployed models that retire, or stop taking new deployments,
+    within 60 days (the model catalog is read in the same round as the resources)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pros_cli import catalog
     from pros_cli.errors import ExitCode
     from pros_cli.status import Report, collect
 
     if report is None:
+        clients = app.clients(subscription)
         echo = app.make_echo()
         if app.settings.verbose:
             for r in resources:
                 echo(r.az_read())
-        report = collect(resources, clients=app.clients(subscription), recorded=recorded)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            lifecycle = (
+                pool.submit(catalog.deployed_model_warnings, clients, spec, today=catalog.today_for(app))
+                if spec is not None
+                else None
+            )
+            report = collect(resources, clients=clients, recorded=recorded)
+            if lifecycle is not None:
+                try:
+                    report.warnings.extend(lifecycle.result())
+                except Exception as exc:  # the catalog is advice: its failure does not hide the status
+                    from pros_cli.azure.errors import describe
+
+                    report.warnings.append(f"could not read the model catalog: {describe(exc)}")
     else:
         keep = {r.key for r in resources}
         report = Report([row for row in report.rows if row.key in keep], report.errors, report.warnings)
@@ -105,6 +125,8 @@ def show(
         )
     else:
         _table(report, base_name, subscription)
+    for warning in report.warnings:
+        app.ui.warn(warning)
     for error in report.errors:
         app.ui.err(f"error: {error}")
     if report.errors:

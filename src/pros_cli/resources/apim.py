@@ -455,11 +455,29 @@ class ApimCustomDomain(Resource):
             self.resource_group, self.name, body, cls=raw_json, continuation_token=token
         )
 
+    # API Management reads the certificate with its identity when the hostname is set; a grant made
+    # moments ago takes up to ~10 minutes to reach Key Vault (see resources/propagation.py): wait for
+    # it, bounded, instead of failing. Seconds; scaled down against the simulator.
+    propagation_bound: ClassVar[float] = 900.0
+    propagation_retry: ClassVar[float] = 30.0
+    simulator_delay_scale: ClassVar[float] = 0.01
+
     def create(self, clients: Any, *, continuation_token: str | None = None) -> Any:
         if continuation_token is not None:
             return self._begin_patch(clients, {}, continuation_token)
+        from pros_cli.resources import propagation
+
+        scale = self.simulator_delay_scale if clients.settings.kind == "simulator" else 1.0
         # Read-modify-write on the service's hostname list: read it now, not at plan time.
-        return self._begin_patch(clients, self._patch_body(self.read(clients)))
+        return propagation.retry_until_propagated(
+            lambda: self._begin_patch(clients, self._patch_body(self.read(clients))),
+            denied=propagation.key_vault_denied,
+            what=self.describe(),
+            since=propagation.granted_at(self.inputs),
+            bound=self.propagation_bound * scale,
+            delay=self.propagation_retry * scale,
+            notice=propagation.notifier(clients),
+        )
 
     def update(self, clients: Any, current: dict[str, Any], diffs: list[FieldDiff]) -> Any:
         return self.create(clients)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pros_cli.azure.clients import raw_json
 from pros_cli.azure.errors import get_or_none
-from pros_cli.echo import AzCommand, az, tags_args
+from pros_cli.echo import AzCommand, Subst, az, tags_args
 from pros_cli.resources.base import FieldDiff, Resource, get_path
 from pros_cli.spec import ModelDeployment as ModelDeploymentSpec
 from pros_cli.spec import Spec
@@ -247,13 +247,25 @@ class ModelDeployment(Resource):
 
     def desired(self) -> dict[str, Any]:
         m = self.model
+        model = {"format": "OpenAI", "name": m.model}
+        if m.version:  # empty only in offline plans, which read no catalog to resolve it
+            model["version"] = m.version
         return {
             "sku": {"name": m.sku, "capacity": m.capacity},
-            "properties": {
-                "model": {"format": "OpenAI", "name": m.model, "version": m.version},
-                "versionUpgradeOption": VERSION_UPGRADE_OPTION,
-            },
+            "properties": {"model": model, "versionUpgradeOption": VERSION_UPGRADE_OPTION},
         }
+
+    def version_arg(self) -> str | Subst:
+        """The version, or (not resolved: an offline plan) the az query that resolves it the way pros
+        does: the newest generally available version the region offers with the SKU."""
+        m = self.model
+        if m.version:
+            return m.version
+        # JMESPath JSON literals (`"..."`): no single quotes, so the shell quoting stays readable.
+        query = (f'[?kind==`"OpenAI"` && model.name==`"{m.model}"` && '
+                 'model.lifecycleStatus==`"GenerallyAvailable"` && '
+                 f'contains(model.skus[].name, `"{m.sku}"`)].model.version | sort(@) | [-1]')
+        return Subst(az("cognitiveservices", "model", "list", "-l", str(self.region), read_only=True), query)
 
     def read(self, clients: Any) -> dict[str, Any] | None:
         deployments = self.client(clients).deployments
@@ -297,7 +309,7 @@ class ModelDeployment(Resource):
         m = self.model
         return [
             az("cognitiveservices", "account", "deployment", "create", *self._where(),
-               "--model-format", "OpenAI", "--model-name", m.model, "--model-version", m.version,
+               "--model-format", "OpenAI", "--model-name", m.model, "--model-version", self.version_arg(),
                "--sku-name", m.sku, "--sku-capacity", str(m.capacity)),
             az("resource", "update", "--ids", self.arm_id(), "--api-version", self.api_version,
                "--set", f"properties.versionUpgradeOption={VERSION_UPGRADE_OPTION}",

@@ -168,8 +168,10 @@ class TypeSpec:
 
     arm_type: str
     api_versions: tuple[str, ...]
-    # LRO behaviour of create (PUT of a new resource): "sync", "async" (Azure-AsyncOperation) or
-    # "location" (202 + Location, empty body, like Storage).
+    # LRO behaviour of create (PUT of a new resource): "sync", "async" (Azure-AsyncOperation),
+    # "location" (202 + Location, empty body, like Storage) or "body" (the resource in the answer
+    # with a non-terminal provisioningState and no polling header: the client polls the resource
+    # itself, as Event Grid and Redis creates answer in their REST examples).
     create_mode: str = "sync"
     create_status: int = 201
     update_mode: str = "sync"  # PUT of an existing resource
@@ -1051,6 +1053,8 @@ class Simulator:
     ) -> SimResponse:
         status_url, result_url = self._op_urls(op, req)
         headers = retry_headers(self.profile.poll_interval)
+        if mode == "body":
+            return SimResponse(status, self.render(stored), {})
         if mode == "async":
             headers["Azure-AsyncOperation"] = status_url
             headers["Location"] = result_url

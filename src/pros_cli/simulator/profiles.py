@@ -27,6 +27,9 @@ class LatencyProfile:
     # Role assignments naming a new managed identity fail with PrincipalNotFound this many times
     # before Entra ID "replicates" it.
     principal_replication: int = 1
+    # Data-plane access a new role assignment grants (API Management reading a Key Vault secret)
+    # takes effect this many seconds after the assignment; Azure says up to about 10 minutes.
+    rbac_propagation_seconds: float = 0.0
 
     def for_type(self, arm_type: str, kind: str) -> OpLatency:
         t = arm_type.lower()
@@ -61,6 +64,7 @@ def _realistic() -> LatencyProfile:
         request_seconds=0.02,
         poll_interval=0.1,
         throttle_retry_after=0.05,
+        rbac_propagation_seconds=6.0,  # ~10 minutes / 100
     )
 
 

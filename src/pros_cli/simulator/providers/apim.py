@@ -320,6 +320,15 @@ def _render(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _respond(sim: Simulator, stored: dict[str, Any], response: SimResponse) -> SimResponse:
+    """ApiManagementService_Update answers 200 with the service or 202 with no body, only where to
+    poll (apimdeployment.json 2024-05-01; ApiManagementUpdateServiceDisableTls10.json shows the 202
+    with Location and Azure-AsyncOperation headers and no body)."""
+    if response.status == 202:
+        return SimResponse(202, None, response.headers)
+    return response
+
+
 # ---- soft delete --------------------------------------------------------------------------------
 def _on_deleted(sim: Simulator, stored: dict[str, Any]) -> None:
     body = copy.deepcopy(stored["body"])
@@ -391,6 +400,7 @@ def register(sim: Simulator) -> None:
         validate=_validate,
         build=_build,
         render=_render,
+        respond=_respond,
         on_deleted=_on_deleted,
         latency_key=LATENCY_KEY,
     )

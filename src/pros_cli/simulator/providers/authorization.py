@@ -2,7 +2,9 @@
 
 Enforces what ARM and Entra ID enforce for a role assignment: the scope must exist, the name is a
 GUID, the role definition id is well formed and names a built-in role, the principal is a service
-principal the simulator created (a new one stays unknown for a few attempts: replication delay),
+principal the simulator created (a new one stays unknown for a few attempts: replication delay) unless
+the body says ``principalType`` (then ARM skips the directory lookup: Azure/AgentBaker#8251 and the
+PrincipalNotFound message itself),
 one assignment per scope + role + principal, and an assignment is never re-pointed in place.
 """
 
@@ -110,7 +112,11 @@ def _validate(sim: Simulator, parsed: ArmPath, body: dict[str, Any], old: dict[s
                 400, "RoleAssignmentUpdateNotPermitted",
                 "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
             )
-    _lookup_principal(sim, principal_id)
+    if principal_type is None:
+        # With principalType, ARM does not look the principal up in Entra ID at all, which is why
+        # Microsoft's PrincipalNotFound message (aka.ms/docs-principaltype) prescribes it for a principal
+        # that was just created; without it, a new identity fails until it has replicated.
+        _lookup_principal(sim, principal_id)
     scope = (parsed.parent_id or "").lower()
     for other in sim.resources_of_type(TYPE):
         other_props = other["body"].get("properties") or {}

@@ -7,8 +7,13 @@ The rules that bite in real deployments, and that the simulator therefore enforc
 - a custom subdomain is globally unique (409 CustomDomainInUse; ``checkDomainAvailability``);
 - an account accepts one write at a time: a deployment PUT, PATCH or DELETE while the account or
   another of its deployments is busy fails with 409 RequestConflict;
+- a deployment must name a model version the region's catalog offers with that SKU
+  (:mod:`.cognitive_catalog`, Microsoft's retirement table on the simulated day): a retired one
+  fails with ServiceModelDeprecated, a new deployment of one past its no-new-customers date with
+  ServiceModelDeprecating, an unknown one with DeploymentModelNotSupported; the catalog and the
+  quota usages are served at ``locations/{loc}/models`` and ``locations/{loc}/usages``;
 - deployments draw on a tokens-per-minute quota per subscription, region, model and SKU
-  (400 InsufficientQuota), settable from tests with :func:`set_quota`;
+  (400 InsufficientQuota), settable from tests with :func:`set_quota` (:mod:`.cognitive_quota`);
 - an account with deployments cannot be deleted (409 CannotDeleteResource);
 - ``listKeys`` fails with 400 BadRequest when ``disableLocalAuth`` is true.
 """
@@ -19,10 +24,8 @@ import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
-from pros_cli import regions
 from pros_cli.simulator.core import (
     ARM_HOST,
-    DEFAULT_SUBSCRIPTION,
     ArmError,
     ArmPath,
     SimResponse,
@@ -31,6 +34,16 @@ from pros_cli.simulator.core import (
     parse_arm_path,
     retry_headers,
     utcnow,
+)
+from pros_cli.simulator.providers import cognitive_catalog as catalog
+from pros_cli.simulator.providers.cognitive_quota import (  # noqa: F401  (set_quota, quota_limit: test API)
+    DEFAULT_QUOTA,
+    check_quota,
+    deployment_region,
+    location_usages,
+    quota_limit,
+    region_of,
+    set_quota,
 )
 
 if TYPE_CHECKING:
@@ -64,90 +77,9 @@ SOFT_DELETE_SECONDS = 48 * 3600
 DEPLOYMENT_SKUS = ("Standard", "GlobalStandard", "DataZoneStandard", "ProvisionedManaged",
                    "GlobalProvisionedManaged", "DataZoneProvisionedManaged", "GlobalBatch")
 VERSION_UPGRADE_OPTIONS = ("OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade")
-# model name: (display name used in quota names, versions; the first is Azure's default version)
-MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "gpt-4o": ("GPT-4o", ("2024-08-06", "2024-05-13", "2024-11-20")),
-    "gpt-4o-mini": ("GPT-4o-Mini", ("2024-07-18",)),
-    "gpt-4.1": ("GPT-4.1", ("2025-04-14",)),
-    "gpt-4.1-mini": ("GPT-4.1-mini", ("2025-04-14",)),
-    "gpt-4.1-nano": ("GPT-4.1-nano", ("2025-04-14",)),
-    "gpt-35-turbo": ("GPT-35-Turbo", ("0125", "1106")),
-    "o3-mini": ("o3-mini", ("2025-01-31",)),
-    "o4-mini": ("o4-mini", ("2025-04-16",)),
-    "text-embedding-ada-002": ("Text-Embedding-Ada-002", ("2", "1")),
-    "text-embedding-3-small": ("Text-Embedding-3-Small", ("1",)),
-    "text-embedding-3-large": ("Text-Embedding-3-Large", ("1",)),
-}
-# Thousands of tokens per minute per subscription, region, model and SKU unless a test sets it.
-DEFAULT_QUOTA = 1000
-
-
-# ---- quota -------------------------------------------------------------------------------------
-def _quota_key(subscription: str, region: str, model: str, sku: str) -> str:
-    return "|".join((subscription.lower(), _region(region), model.lower(), sku.lower()))
-
-
-def set_quota(sim: Simulator, region: str, model: str, sku: str, limit: int, *,
-              subscription: str = DEFAULT_SUBSCRIPTION) -> None:
-    """Set the tokens-per-minute quota (thousands) for one model and SKU in one region."""
-    with sim.transaction():
-        sim.db.setdefault("cognitive_quota", {})[_quota_key(subscription, region, model, sku)] = int(limit)
-
-
-def quota_limit(sim: Simulator, subscription: str, region: str, model: str, sku: str) -> int:
-    key = _quota_key(subscription, region, model, sku)
-    return int(sim.db.get("cognitive_quota", {}).get(key, DEFAULT_QUOTA))
-
-
-def _quota_name(model: str, sku: str) -> str:
-    display = MODELS.get(model, (model, ()))[0]
-    name = f"Tokens Per Minute (thousands) - {display}"
-    return name if sku == "Standard" else f"{name} - {sku}"
-
-
-def _deployment_region(sim: Simulator, deployment_id: str) -> str:
-    account = sim.get_resource(deployment_id.rsplit("/", 2)[0])
-    return _region((account or {}).get("body", {}).get("location") or "")
-
-
-def _usage(sim: Simulator, subscription: str, region: str, model: str, sku: str) -> dict[str, int]:
-    """Capacity each deployment of this model and SKU holds in the region, by deployment id."""
-    out: dict[str, int] = {}
-    prefix = f"/subscriptions/{subscription}/".lower()
-    for stored in sim.resources_of_type(DEPLOYMENT_TYPE):
-        body = stored["body"]
-        if not body["id"].lower().startswith(prefix):
-            continue
-        model_name = ((body.get("properties") or {}).get("model") or {}).get("name")
-        sku_name = (body.get("sku") or {}).get("name")
-        if model_name != model or sku_name != sku or _deployment_region(sim, body["id"]) != region:
-            continue
-        out[body["id"].lower()] = int((body.get("sku") or {}).get("capacity") or 0)
-    return out
-
-
-def _check_quota(sim: Simulator, parsed: ArmPath, model: str, sku: str, capacity: int) -> None:
-    region = _deployment_region(sim, parsed.resource_id)
-    usage = _usage(sim, parsed.subscription, region, model, sku)
-    needed = capacity - usage.get(parsed.resource_id.lower(), 0)
-    if needed <= 0:
-        return
-    used = sum(usage.values())
-    limit = quota_limit(sim, parsed.subscription, region, model, sku)
-    available = max(limit - used, 0)
-    if needed > available:
-        quota = _quota_name(model, sku)
-        raise ArmError(
-            400, "InsufficientQuota",
-            f"This operation require {needed} new capacity in quota {quota}, which is bigger than the "
-            f"current available capacity {available}. The current quota usage is {used} and the quota "
-            f"limit is {limit} for quota {quota}.",
-        )
-
-
 # ---- accounts ----------------------------------------------------------------------------------
 def _region(location: str) -> str:
-    return regions.normalize(location) or location.replace(" ", "").lower()
+    return region_of(location)
 
 
 def _deleted_accounts(sim: Simulator) -> dict[str, Body]:
@@ -259,26 +191,59 @@ def _check_account_free(sim: Simulator, account_id: str) -> None:
                        f"'{account['body']['id'] if account else account_id}'. Please try again later.")
 
 
+def _model_text(model: Body) -> str:
+    return f"Format:{model.get('format')},Name:{model.get('name')},Version:{model.get('version')}"
+
+
 def _unsupported_model(model: Body) -> ArmError:
+    # microsoft/microsoft-foundry-for-vscode#497: "The model 'Format:Mistral AI,Name:Mistral-Large-3,
+    # Version:1' of account deployment is not supported."
     return ArmError(400, "DeploymentModelNotSupported",
-                    f"The model 'Format: {model.get('format')}, Name: {model.get('name')}, Version: "
-                    f"{model.get('version')}' of account deployment is not supported.")
+                    f"The model '{_model_text(model)}' of account deployment is not supported.")
+
+
+def _check_lifecycle(sim: Simulator, parsed: ArmPath, model: Body, sku: str, old: Body | None) -> None:
+    """Azure's answers to a deployment of a model the catalog no longer offers for it:
+    ServiceModelDeprecated once retired ("... has been deprecated since 03/31/2026 00:00:00.",
+    microsoft/microsoft-foundry-for-vscode#491, Azure-Samples/Azure-Functions-OpenAI-Demo#30),
+    ServiceModelDeprecating for a new deployment of a model past its no-new-customers date ("... is in
+    deprecating state and cannot be used for new deployments.", microsoft-foundry-for-vscode#557), and
+    InvalidResourceProperties for a SKU the region does not offer the model in (microsoft-foundry-for-
+    vscode#644, Azure-Samples/azure-search-openai-demo#1840). An existing deployment of a deprecating
+    version keeps serving and may still be updated."""
+    row = catalog.find(model["name"], model.get("version"))
+    if row is None:
+        raise _unsupported_model(model)
+    life = catalog.lifecycle(row, catalog.catalog_today(sim))
+    shown = {**model, "version": row.version}
+    if life.retired:
+        assert life.retire is not None
+        raise ArmError(400, "ServiceModelDeprecated", f"The model '{_model_text(shown)}' has been deprecated "
+                       f"since {life.retire.strftime('%m/%d/%Y')} 00:00:00.")
+    old_model = ((old or {}).get("properties") or {}).get("model") or {}
+    same_version = old_model.get("name") == row.model and old_model.get("version") == row.version
+    if life.deprecating and not same_version:
+        raise ArmError(400, "ServiceModelDeprecating", f"The model '{_model_text(shown)}' is in deprecating "
+                       "state and cannot be used for new deployments.")
+    region = deployment_region(sim, parsed.resource_id)
+    if sku in DEPLOYMENT_SKUS and sku not in catalog.skus_in(row, region):
+        raise ArmError(400, "InvalidResourceProperties", f"The specified SKU '{sku}' for model "
+                       f"'{row.model} {row.version}' is not supported in this region '{region}'.")
 
 
 def _validate_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
     _check_account_free(sim, parsed.parent_id or "")
     model = (body.get("properties") or {}).get("model") or {}
-    if model.get("format") != "OpenAI" or model.get("name") not in MODELS:
+    if model.get("format") != "OpenAI" or catalog.default_version(str(model.get("name"))) is None:
         raise _unsupported_model(model)
-    versions = MODELS[model["name"]][1]
-    if model.get("version") is not None and model["version"] not in versions:
+    if catalog.find(model["name"], model.get("version")) is None:
         raise _unsupported_model(model)
     old_model = ((old or {}).get("properties") or {}).get("model") or {}
     if old_model and old_model.get("name") != model["name"]:
         raise ArmError(409, "PropertyChangeNotAllowed",
                        "Changing property 'properties.model.name' is not allowed.")
     sku = body.get("sku") or {}
-    version = model.get("version") or versions[0]
+    version = model.get("version") or catalog.default_version(model["name"])
     if sku.get("name") not in DEPLOYMENT_SKUS:
         raise ArmError(400, "InvalidResourceProperties", f"The specified SKU '{sku.get('name')}' of account "
                        f"deployment is not supported by the model '{model['name']}' version: '{version}'.")
@@ -290,13 +255,14 @@ def _validate_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body 
     if option is not None and option not in VERSION_UPGRADE_OPTIONS:
         raise ArmError(400, "InvalidResourceProperties",
                        f"The value '{option}' is not valid for versionUpgradeOption.")
-    _check_quota(sim, parsed, model["name"], sku["name"], capacity)
+    _check_lifecycle(sim, parsed, model, sku["name"], old)
+    check_quota(sim, parsed, model["name"], sku["name"], capacity)
 
 
 def _build_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Body:
     props = body["properties"]
     model = props["model"]
-    model.setdefault("version", MODELS[model["name"]][1][0])
+    model.setdefault("version", catalog.default_version(model["name"]))
     props.setdefault("versionUpgradeOption", "OnceNewDefaultVersionAvailable")
     body["sku"] = {"name": body["sku"]["name"], "capacity": body["sku"].get("capacity", 1)}
     return body
@@ -395,6 +361,17 @@ def _register_routes(sim: Simulator) -> None:
         status = (f"https://{ARM_HOST}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/"
                   f"{_region(loc)}/operationStatuses/{op['id']}?api-version={req.api_version}")
         return SimResponse(202, None, {"Azure-AsyncOperation": status, **retry_headers(s.poll_interval)})
+
+    @sim.route("GET", _NS + r"/locations/([^/]+)/models", api_versions=API_VERSIONS)
+    def _models(s: Simulator, req: SimRequest, sub: str, loc: str) -> SimResponse:
+        # ListLocationModels.json: the models this location offers, under each account kind.
+        return SimResponse(200, {"value": catalog.location_models(_region(loc), catalog.catalog_today(s))})
+
+    @sim.route("GET", _NS + r"/locations/([^/]+)/usages", api_versions=API_VERSIONS)
+    def _usages(s: Simulator, req: SimRequest, sub: str, loc: str) -> SimResponse:
+        if req.query.get("$filter") is not None:
+            raise s.not_implemented(req)
+        return SimResponse(200, {"value": location_usages(s, sub, _region(loc))})
 
     @sim.route("GET", _NS + r"/deletedAccounts", api_versions=API_VERSIONS)
     def _list_deleted(s: Simulator, req: SimRequest, sub: str) -> SimResponse:

@@ -1,8 +1,9 @@
 """Microsoft.EventGrid: custom topics and their access keys.
 
 The SDK treats every topic write as a long-running operation, and the service answers a create or
-update PUT with 201 (Topics_CreateOrUpdate.json; azure-mgmt-eventgrid accepts nothing else), so
-the simulator answers 201 plus an Azure-AsyncOperation header for both and lets the SDK poll.
+update PUT with 201 and the topic, without a polling header (Topics_CreateOrUpdate.json;
+azure-mgmt-eventgrid accepts nothing else), so the simulator answers 201 with the topic in a
+non-terminal provisioningState and the SDK polls the topic itself until it is Succeeded.
 """
 
 from __future__ import annotations
@@ -89,9 +90,9 @@ def register(sim: Simulator) -> None:
         TypeSpec(
             TYPE,
             API_VERSIONS,
-            create_mode="async",
+            create_mode="body",
             create_status=201,
-            update_mode="async",
+            update_mode="body",
             patch_mode="async",
             delete_mode="async",
             required=("location",),

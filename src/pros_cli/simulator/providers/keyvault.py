@@ -10,6 +10,7 @@ may read secrets, by the vault's own permission model (Azure RBAC or access poli
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from pros_cli.simulator.core import ArmError, ArmPath, TypeSpec
@@ -107,12 +108,33 @@ def _covers(scope: str, resource_id: str) -> bool:
     return resource_id == scope or resource_id.startswith(scope + "/")
 
 
+PROPAGATION_KEY = "rbac_propagation_seconds"  # in sim.db["config"]: overrides the profile's
+
+
+def rbac_propagation(sim: Simulator) -> float:
+    """Seconds before a new role assignment grants data-plane access (profile, or set_rbac_propagation)."""
+    value = sim.db["config"].get(PROPAGATION_KEY)
+    return float(value) if value is not None else sim.profile.rbac_propagation_seconds
+
+
+def set_rbac_propagation(sim: Simulator, seconds: float | None) -> None:
+    with sim.transaction():
+        if seconds is None:
+            sim.db["config"].pop(PROPAGATION_KEY, None)
+        else:
+            sim.db["config"][PROPAGATION_KEY] = float(seconds)
+
+
 def secret_reader_denial(sim: Simulator, vault: dict[str, Any], principal_id: str) -> str | None:
     """None when ``principal_id`` may read the vault's secrets, else why not. RBAC vaults honour
-    role assignments at the vault or any parent scope; access-policy vaults honour only their
-    access policies (role assignments do not grant data access there)."""
+    role assignments at the vault or any parent scope once they have propagated (Key Vault's RBAC
+    guide, articles/key-vault/general/rbac-guide.md, "Known limits and performance": "it will take up
+    to 10 minutes (600 seconds) after role assignments is changed for role to be applied");
+    access-policy vaults honour only their access policies (role assignments do not grant data
+    access there)."""
     props = vault.get("properties") or {}
     if props.get("enableRbacAuthorization"):
+        pending = None
         for stored in sim.resources_of_type(ROLE_ASSIGNMENT_TYPE):
             ra = stored["body"]
             ra_props = ra.get("properties") or {}
@@ -122,7 +144,13 @@ def secret_reader_denial(sim: Simulator, vault: dict[str, Any], principal_id: st
                 and role in SECRET_READER_ROLES
                 and _covers(_scope_of(ra), vault["id"])
             ):
-                return None
+                age = time.time() - float(stored.get("created") or 0)
+                if age >= rbac_propagation(sim):
+                    return None
+                pending = age
+        if pending is not None:
+            return (f"a role assignment made {pending:.1f} s ago grants it, but Azure RBAC has not "
+                    "propagated it to Key Vault yet")
         return "no role assignment grants it Key Vault Secrets User (or a role including it) on the vault"
     for policy in props.get("accessPolicies") or []:
         secrets = [str(p).lower() for p in ((policy.get("permissions") or {}).get("secrets") or [])]

@@ -229,9 +229,11 @@ def register(sim: Simulator) -> None:
         TypeSpec(
             TYPE,
             API_VERSIONS,
-            create_mode="async",
+            # RedisCacheCreate.json: 201 (or 200 for an update) with the cache and no polling header;
+            # the SDK polls the cache's provisioningState.
+            create_mode="body",
             create_status=201,
-            update_mode="async",
+            update_mode="body",
             patch_mode="async",
             delete_mode="location",
             required=("location", "properties.sku.name", "properties.sku.family", "properties.sku.capacity"),

@@ -515,9 +515,11 @@ def register(sim: Simulator) -> None:
         TypeSpec(
             PLANS,
             API_VERSIONS,
-            create_mode="async",
-            create_status=202,
-            update_mode="async",
+            # CreateOrUpdateAppServicePlan.json answers 200 with the plan (or 202 while it is still
+            # being built); the plans pros makes (Flex Consumption, Consumption) are there at once.
+            create_mode="sync",
+            create_status=200,
+            update_mode="sync",
             delete_mode="sync",
             required=("location", "sku.name"),
             validate=_validate_plan,
@@ -531,9 +533,11 @@ def register(sim: Simulator) -> None:
         TypeSpec(
             SITES,
             API_VERSIONS,
-            create_mode="async",
-            create_status=202,
-            update_mode="async",
+            # CreateOrUpdateWebApp.json and CreateOrUpdateFunctionAppFlexConsumption.json: 200 with the
+            # site (their 202 with Azure-AsyncOperation is the other answer the spec allows).
+            create_mode="sync",
+            create_status=200,
+            update_mode="sync",
             delete_mode="sync",
             required=("location",),
             global_name=True,
