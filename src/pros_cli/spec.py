@@ -119,6 +119,10 @@ KV_SECRET_RE = re.compile(
     r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/(?P<name>[a-zA-Z0-9-]{1,127})"
     r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
 )
+# Workspace-level retention of a PerGB2018 Log Analytics workspace (Workspaces.json
+# "retentionInDays": allowed values per pricing plan; az monitor log-analytics workspace
+# --retention-time; 30-730 days for PerGB2018, interactive retention up to two years).
+LOG_RETENTION_MIN, LOG_RETENTION_MAX = 30, 730
 DEPLOYMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$")
 
 
@@ -236,6 +240,13 @@ class Names:
     def traffic_manager_dns(self) -> str:
         return f"tm-{self.base}-{self.suffix}"
 
+    def log_workspace(self) -> str:
+        """Log Analytics workspace names are unique per resource group (4-63 characters)."""
+        return f"log-{self.base}"
+
+    def app_insights(self) -> str:
+        return f"appi-{self.base}"
+
     def all_global(self, regions: tuple[str, ...]) -> list[tuple[str, str]]:
         """(kind, name) of every globally unique name, for validation."""
         out = [
@@ -301,6 +312,8 @@ class Spec:
     custom_domain: str | None = None
     certificate_secret_id: str | None = None
     restore_soft_deleted: bool = False
+    log_retention_days: int = 90
+    reconcile_tolerance: str = "0"
 
     @property
     def primary_region(self) -> str:
@@ -330,6 +343,8 @@ class Spec:
             "redis_capacity": self.redis_capacity,
             "custom_domain": self.custom_domain,
             "certificate_secret_id": self.certificate_secret_id,
+            "log_retention_days": self.log_retention_days,
+            "reconcile_tolerance": self.reconcile_tolerance,
         }
 
 
@@ -352,6 +367,8 @@ def build_spec(
     custom_domain: str | None = None,
     certificate_secret_id: str | None = None,
     restore_soft_deleted: bool = False,
+    log_retention_days: int = 90,
+    reconcile_tolerance: str = "0",
 ) -> Spec:
     """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
@@ -406,6 +423,15 @@ def build_spec(
             f"invalid certificate secret id {certificate_secret_id!r}",
             hint="expected https://<vault>.vault.azure.net/secrets/<name>[/<version>]",
         )
+    if not LOG_RETENTION_MIN <= log_retention_days <= LOG_RETENTION_MAX:
+        raise UsageError(
+            f"invalid log retention {log_retention_days} days: a Log Analytics workspace (PerGB2018) keeps "
+            f"data {LOG_RETENTION_MIN} to {LOG_RETENTION_MAX} days",
+            hint="pass --log-retention-days between 30 and 730",
+        )
+    from pros_cli.reconcile import parse_tolerance
+
+    parse_tolerance(reconcile_tolerance)
     names = Names(base=base_name, suffix=name_suffix(subscription_id, base_name))
     check_derived_names(names, regions_t)
     return Spec(
@@ -428,6 +454,8 @@ def build_spec(
         custom_domain=custom_domain,
         certificate_secret_id=certificate_secret_id,
         restore_soft_deleted=restore_soft_deleted,
+        log_retention_days=log_retention_days,
+        reconcile_tolerance=reconcile_tolerance,
     )
 
 

@@ -28,6 +28,9 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "eventgrid": ("azure.mgmt.eventgrid", "EventGridManagementClient"),
     "redis": ("azure.mgmt.redis", "RedisManagementClient"),
     "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+    "loganalytics": ("azure.mgmt.loganalytics", "LogAnalyticsManagementClient"),
+    "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
+    "monitor": ("azure.mgmt.monitor", "MonitorManagementClient"),
 }
 
 

@@ -68,6 +68,7 @@ app.callback()(options.with_signature(_root, _root_params))
 
 def _register() -> None:
     from pros_cli.cli.provision import provision
+    from pros_cli.cli.reconcile import reconcile
     from pros_cli.cli.settings_cmd import settings
 
     app.command(
@@ -81,6 +82,13 @@ def _register() -> None:
         "state, default).",
         no_args_is_help=False,
     )(settings)
+    # Until the usage group lands: attach reconcile to it as "reconcile" and drop this one.
+    app.command(
+        "usage-reconcile",
+        help="Compare the usage ledger's totals per UTC day, region and model with Azure's own LLM log; "
+        "exit 3 when a difference exceeds the tolerance.",
+        no_args_is_help=False,
+    )(reconcile)
 
 
 _register()

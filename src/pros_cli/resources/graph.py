@@ -10,13 +10,16 @@ Role assignments (least privilege, never Contributor): every APIM identity may c
 OpenAI account and publish to the topic; each Function App may call its region's OpenAI account
 and owns the blobs of its own storage account. With a custom domain: the operator's Key Vault
 (read only), "Key Vault Secrets User" for each APIM identity on it, and the gateway hostname.
+Observability (:mod:`.observability`): a Log Analytics workspace and an Application Insights
+component in the shared region; every app sends telemetry there with its identity; every gateway
+sends its gateway and LLM logs there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pros_cli.resources import functions
+from pros_cli.resources import functions, observability
 from pros_cli.resources.apim import ApiManagementService, ApimCustomDomain, KeyVaultRef
 from pros_cli.resources.base import Resource
 from pros_cli.resources.eventgrid import EventGridTopic
@@ -89,6 +92,9 @@ def build_resources(spec: Spec) -> list[Resource]:
     redis = RedisCache(spec, key=REDIS_KEY, **below_rg)
     profile = TrafficManagerProfile(spec, key=TM_KEY, **below_rg)
     out += [topic, redis, profile]
+    workspace, component = observability.workspace_and_component(spec, rg_key=RG_KEY)
+    out += [workspace, component]
+    telemetry = observability.telemetry_settings(component)
 
     storages: dict[str, StorageAccount] = {}
     for region in spec.regions:
@@ -108,8 +114,8 @@ def build_resources(spec: Spec) -> list[Resource]:
             rg_key=RG_KEY,
             storage_key=storage_key(region),
             region=region,
-            settings=openai_settings(accounts[region], deployments[region]),
-            settings_depends_on=tuple(d.key for d in deployments[region]),
+            settings={**openai_settings(accounts[region], deployments[region]), **telemetry},
+            settings_depends_on=(*(d.key for d in deployments[region]), component.key),
         )
         apps[region] = _app(stack)
         out += stack
@@ -118,8 +124,8 @@ def build_resources(spec: Spec) -> list[Resource]:
         rg_key=RG_KEY,
         storage_key=storage_key(TOKEN),
         region=None,
-        settings=redis_settings(redis),
-        settings_depends_on=(redis.key,),
+        settings={**redis_settings(redis), **telemetry},
+        settings_depends_on=(redis.key, component.key),
     )
     apps[TOKEN] = _app(token_stack)
     out += token_stack
@@ -133,6 +139,8 @@ def build_resources(spec: Spec) -> list[Resource]:
         )
 
     out += role_assignments(spec, apims, accounts, topic, apps, storages)
+    out += observability.gateway_logging(spec, apims, workspace)
+    out += observability.telemetry_roles(spec, apps, component)
 
     if spec.custom_domain:
         vault = KeyVaultRef(spec, key=KEYVAULT_KEY)
