@@ -343,7 +343,7 @@ class DiagnosticSetting(Resource):
             for entry in props.get("logs") or []
             if entry.get("enabled")
         )
-        if [c.lower() for c in enabled] != sorted(c.lower() for c in self.categories):
+        if sorted(c.lower() for c in enabled) != sorted(c.lower() for c in self.categories):
             out.append(FieldDiff("properties.logs", enabled, sorted(self.categories)))
         if any(entry.get("enabled") for entry in props.get("metrics") or []):
             out.append(FieldDiff("properties.metrics", "enabled", []))
