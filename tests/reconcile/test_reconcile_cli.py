@@ -5,6 +5,7 @@ LLM log answered by the simulator's query endpoint from the rows each test recor
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -203,6 +204,10 @@ def test_the_tolerance_is_a_recorded_setting(sim, deployment, redis_db):
     data = run.json()
     assert (data["tolerance"], data["tolerance_source"]) == ("200 tokens", "state")
     assert data["groups"][0]["verdict"] == "within tolerance"
+    config = Path("pros.toml")
+    config.write_text('reconcile_tolerance = "0"\n')
+    from_file = reconcile("--config", str(config))
+    assert from_file.code == 3 and from_file.json()["tolerance_source"] == "config"
     strict = run_pros(
         "usage-reconcile",
         "--from",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -68,6 +69,16 @@ def reconcile(
             help="Log Analytics workspace id (default: the deployment's, from its state file).",
         ),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            envvar="PROS_CONFIG",
+            show_envvar=True,
+            help="TOML file with deployment settings (reconcile_tolerance), as provision reads it.",
+        ),
+    ] = None,
     redis_url: Annotated[
         str | None,
         typer.Option(
@@ -91,7 +102,10 @@ def reconcile(
     base = app.base_name(required=False)
     data = (load_state_file(app.state_path(base)) if base else None) or {}
     recorded = settings_mod.recorded_settings(data)
-    effective = settings_mod.resolve(flags=flags, config={}, recorded=recorded)
+    from pros_cli.config import load_config
+
+    file_settings = load_config(config) if config is not None else {}
+    effective = settings_mod.resolve(flags=flags, config=file_settings, recorded=recorded)
     tolerance = parse_tolerance(effective["reconcile_tolerance"])
     if workspace_id is None:
         entry = (data.get("resources") or {}).get(WORKSPACE_STATE_KEY) or {}
