@@ -233,6 +233,22 @@ SETTINGS: tuple[SettingDef, ...] = (
         flags=("--streaming-function/--no-streaming-function",),
         also_on=("policies",),
     ),
+    # ---- observability ----
+    _i(
+        "log_retention_days",
+        90,
+        "Days the Log Analytics workspace keeps gateway, LLM and function logs (30-730); the default "
+        "keeps a closed billing month reconcilable.",
+        metavar="DAYS",
+    ),
+    _s(
+        "reconcile_tolerance",
+        "0",
+        "Largest token difference per day, region and model that pros usage reconcile accepts: "
+        "N tokens or P% of Azure's count (default 0: exact).",
+        metavar="N|P%",
+        also_on=("usage reconcile",),
+    ),
 )
 BY_NAME: dict[str, SettingDef] = {s.name: s for s in SETTINGS}
 

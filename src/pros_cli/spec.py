@@ -120,6 +120,10 @@ KV_SECRET_RE = re.compile(
     r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/(?P<name>[a-zA-Z0-9-]{1,127})"
     r"(?:/(?P<version>[0-9a-fA-F]{32}))?/?$"
 )
+# Workspace-level retention of a PerGB2018 Log Analytics workspace (Workspaces.json
+# "retentionInDays": allowed values per pricing plan; az monitor log-analytics workspace
+# --retention-time; 30-730 days for PerGB2018, interactive retention up to two years).
+LOG_RETENTION_MIN, LOG_RETENTION_MAX = 30, 730
 DEPLOYMENT_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$")
 
 # Gateway settings (pros backends / pros policies): the circuit breaker of every regional backend,
@@ -261,6 +265,13 @@ class Names:
     def traffic_manager_dns(self) -> str:
         return f"tm-{self.base}-{self.suffix}"
 
+    def log_workspace(self) -> str:
+        """Log Analytics workspace names are unique per resource group (4-63 characters)."""
+        return f"log-{self.base}"
+
+    def app_insights(self) -> str:
+        return f"appi-{self.base}"
+
     def all_global(self, regions: tuple[str, ...]) -> list[tuple[str, str]]:
         """(kind, name) of every globally unique name, for validation."""
         out = [
@@ -338,6 +349,8 @@ class Spec:
     require_billing_code: bool = False
     streaming_function: bool = True
     spec_file: str | None = None  # the OpenAPI document to import; None: the one pros ships
+    log_retention_days: int = 90
+    reconcile_tolerance: str = "0"
 
     @property
     def primary_region(self) -> str:
@@ -378,6 +391,8 @@ class Spec:
             "require_billing_code": self.require_billing_code,
             "streaming_function": self.streaming_function,
             "spec_file": self.spec_file,
+            "log_retention_days": self.log_retention_days,
+            "reconcile_tolerance": self.reconcile_tolerance,
         }
 
 
@@ -411,6 +426,8 @@ def build_spec(
     require_billing_code: bool = False,
     streaming_function: bool = True,
     spec_file: str | None = None,
+    log_retention_days: int = 90,
+    reconcile_tolerance: str = "0",
 ) -> Spec:
     """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
@@ -487,6 +504,15 @@ def build_spec(
         raise UsageError(
             "the API definition file name is empty", hint="pass --spec-file FILE, or leave it out"
         )
+    if not LOG_RETENTION_MIN <= log_retention_days <= LOG_RETENTION_MAX:
+        raise UsageError(
+            f"invalid log retention {log_retention_days} days: a Log Analytics workspace (PerGB2018) keeps "
+            f"data {LOG_RETENTION_MIN} to {LOG_RETENTION_MAX} days",
+            hint="pass --log-retention-days between 30 and 730",
+        )
+    from pros_cli.reconcile import parse_tolerance
+
+    parse_tolerance(reconcile_tolerance)
     names = Names(base=base_name, suffix=name_suffix(subscription_id, base_name))
     check_derived_names(names, regions_t)
     return Spec(
@@ -520,6 +546,8 @@ def build_spec(
         require_billing_code=bool(require_billing_code),
         streaming_function=bool(streaming_function),
         spec_file=str(spec_file) if spec_file is not None else None,
+        log_retention_days=log_retention_days,
+        reconcile_tolerance=reconcile_tolerance,
     )
 
 

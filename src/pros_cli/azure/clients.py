@@ -29,6 +29,9 @@ CLIENTS: dict[str, tuple[str, str]] = {
     "redis": ("azure.mgmt.redis", "RedisManagementClient"),
     "redisenterprise": ("azure.mgmt.redisenterprise", "RedisEnterpriseManagementClient"),
     "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+    "loganalytics": ("azure.mgmt.loganalytics", "LogAnalyticsManagementClient"),
+    "appinsights": ("azure.mgmt.applicationinsights", "ApplicationInsightsManagementClient"),
+    "monitor": ("azure.mgmt.monitor", "MonitorManagementClient"),
 }
 
 

@@ -251,6 +251,16 @@ def replay_command(
     return 1 if result.invalid or result.stale else 0
 
 
+def _attach_reconcile() -> None:
+    from pros_cli.cli.reconcile import reconcile
+
+    usage_app.command(
+        "reconcile",
+        help="Compare the ledger's totals per UTC day, region and model with Azure's own LLM log; exit 3 "
+        "when a difference exceeds the tolerance.",
+    )(reconcile)
+
+
 @usage_app.command("export", help="Write the raw events recorded on [--from, --to] as JSON lines.")
 @options.command
 def export_command(
@@ -290,3 +300,6 @@ def export_command(
     sys.stdout.flush()
     app.ui.info(f"exported {count} event(s) from {lo} to {hi}" + (f" to {out}" if out else ""))
     return 0
+
+
+_attach_reconcile()

@@ -14,7 +14,9 @@ OpenAI account and publish to the topic; each Function App may call its region's
 and owns the blobs of its own storage account; each regional app may publish to the topic (the
 streaming function sends the usage events of streamed calls). With a custom domain: the
 operator's Key Vault (read only), "Key Vault Secrets User" for each APIM identity on it, and the
-gateway hostname.
+gateway hostname. Observability (:mod:`.observability`): a Log Analytics workspace and an
+Application Insights component in the shared region; every app sends telemetry there with its
+identity; every gateway sends its gateway and LLM logs there.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from pros_cli.cache_kinds import MANAGED
-from pros_cli.resources import functions
+from pros_cli.resources import functions, observability
 from pros_cli.resources.apim import ApiManagementService, ApimCustomDomain, KeyVaultRef
 from pros_cli.resources.base import Resource
 from pros_cli.resources.eventgrid import EventGridTopic
@@ -112,6 +114,9 @@ def build_resources(spec: Spec) -> list[Resource]:
     cache, access_scope, host, port = redis_cache(spec, below_rg)
     profile = TrafficManagerProfile(spec, key=TM_KEY, **below_rg)
     out += [topic, *dict.fromkeys((cache, access_scope)), profile]
+    workspace, component = observability.workspace_and_component(spec, rg_key=RG_KEY)
+    out += [workspace, component]
+    telemetry = observability.telemetry_settings(component)
 
     storages: dict[str, StorageAccount] = {}
     for region in spec.regions:
@@ -131,8 +136,8 @@ def build_resources(spec: Spec) -> list[Resource]:
             rg_key=RG_KEY,
             storage_key=storage_key(region),
             region=region,
-            settings=openai_settings(accounts[region], deployments[region], topic),
-            settings_depends_on=tuple(d.key for d in deployments[region]),
+            settings={**openai_settings(accounts[region], deployments[region], topic), **telemetry},
+            settings_depends_on=(*(d.key for d in deployments[region]), component.key),
         )
         apps[region] = _app(stack)
         out += stack
@@ -142,8 +147,8 @@ def build_resources(spec: Spec) -> list[Resource]:
         rg_key=RG_KEY,
         storage_key=storage_key(TOKEN),
         region=None,
-        settings=redis_settings(host, port),
-        settings_depends_on=(access_scope.key, REDIS_PROCESSOR_ACCESS_KEY),
+        settings={**redis_settings(host, port), **telemetry},
+        settings_depends_on=(access_scope.key, REDIS_PROCESSOR_ACCESS_KEY, component.key),
     )
     apps[TOKEN] = _app(token_stack)
     token_settings = [r for r in token_stack if isinstance(r, functions.AppSettings)]
@@ -160,6 +165,8 @@ def build_resources(spec: Spec) -> list[Resource]:
         )
 
     out += role_assignments(spec, apims, accounts, topic, apps, storages)
+    out += observability.gateway_logging(spec, apims, workspace)
+    out += observability.telemetry_roles(spec, apps, component)
 
     if spec.custom_domain:
         vault = KeyVaultRef(spec, key=KEYVAULT_KEY)

@@ -51,6 +51,11 @@ EVENTGRID_DATA_SENDER = Role("EventGrid Data Sender", "d5a91429-5739-47e2-a06b-3
 STORAGE_BLOB_DATA_OWNER = Role("Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b")
 # Reading the custom domain's certificate (a Key Vault secret) from the operator's vault.
 KEY_VAULT_SECRETS_USER = Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6")
+# Sending telemetry to Application Insights with Microsoft Entra ID (data actions
+# Microsoft.Insights/Telemetry/Write and Metrics/Write; built-in-roles/monitor.md; "Microsoft Entra
+# authentication for Application Insights": the role on the component, despite its name, publishes
+# all telemetry).
+MONITORING_METRICS_PUBLISHER = Role("Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb")
 
 PRINCIPAL_TYPE = "ServicePrincipal"  # every principal pros grants to is a managed identity
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "pros:Microsoft.Authorization/roleAssignments")

@@ -362,6 +362,13 @@ class Simulator:
                     op["ready_at"] = min(op["ready_at"], time.time())
                     op["polls_left"] = polls
 
+    def record_llm_log(self, workspace_id: str, rows: list[dict[str, Any]]) -> int:
+        """Rows API Management would write to a workspace's ApiManagementGatewayLlmLog (see
+        :mod:`.providers.loganalytics_query`)."""
+        from pros_cli.simulator.providers.loganalytics_query import record_rows
+
+        return record_rows(self, workspace_id, rows)
+
     def take_name(self, arm_type: str, name: str) -> None:
         """Mark a global name as taken by someone outside this subscription."""
         with self.transaction():
