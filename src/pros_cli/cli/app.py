@@ -68,6 +68,7 @@ app.callback()(options.with_signature(_root, _root_params))
 
 def _register() -> None:
     from pros_cli.cli.backends import backends
+    from pros_cli.cli.deploy_functions import deploy_functions
     from pros_cli.cli.policies import policies
     from pros_cli.cli.provision import provision
     from pros_cli.cli.settings_cmd import settings
@@ -103,6 +104,13 @@ def _register() -> None:
         help="Apply the OpenAI API's policy to every gateway (--dry-run: diff); 'render' writes it locally.",
         no_args_is_help=False,
     )(policies)
+
+    app.command(
+        "deploy-functions",
+        help="Build the Functions apps, deploy each where the deployed package differs (Entra token, remote "
+        "build), then subscribe the token processor to the usage topic.",
+        no_args_is_help=False,
+    )(deploy_functions)
 
     from pros_cli.cli.usage import usage_app
 
