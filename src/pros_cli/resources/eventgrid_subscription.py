@@ -136,7 +136,10 @@ class EventSubscription(Resource):
                     "identity": {"type": "SystemAssigned"},
                     "deadLetterDestination": {
                         "endpointType": "StorageBlob",
-                        "properties": {"resourceId": self.storage_id, "blobContainerName": self.container.name},
+                        "properties": {
+                            "resourceId": self.storage_id,
+                            "blobContainerName": self.container.name,
+                        },
                     },
                 },
             }
@@ -185,25 +188,51 @@ class EventSubscription(Resource):
         out: list[FieldDiff] = []
         kind = get_path(have, "destination.endpointType")
         if kind != self.endpoint_type:
-            out.append(Reason("destination.endpointType", kind, self.endpoint_type,
-                              text=f"change the destination from {kind} to {self.endpoint_type}"))
+            out.append(
+                Reason(
+                    "destination.endpointType",
+                    kind,
+                    self.endpoint_type,
+                    text=f"change the destination from {kind} to {self.endpoint_type}",
+                )
+            )
         elif kind == AZURE_FUNCTION:
             got = get_path(have, "destination.properties.resourceId")
             if not same(str(got or "").lower(), self.function_id().lower()):
-                out.append(Reason("destination.properties.resourceId", got, self.function_id(),
-                                  text=f"change the destination: {got!r} -> {self.function_id()!r}"))
+                out.append(
+                    Reason(
+                        "destination.properties.resourceId",
+                        got,
+                        self.function_id(),
+                        text=f"change the destination: {got!r} -> {self.function_id()!r}",
+                    )
+                )
         elif not self.is_ours_webhook(current):
             got = get_path(have, "destination.properties.endpointBaseUrl")
-            out.append(Reason("destination.properties.endpointBaseUrl", got, self.webhook_base(),
-                              text=f"change the webhook: {got!r} -> {self.webhook_base()!r}"))
+            out.append(
+                Reason(
+                    "destination.properties.endpointBaseUrl",
+                    got,
+                    self.webhook_base(),
+                    text=f"change the webhook: {got!r} -> {self.webhook_base()!r}",
+                )
+            )
         elif self._key_state != "same":
-            text = ("the webhook's key differs from the app's eventgrid_extension key (value not shown)"
-                    if self._key_state == "differs" else "the webhook's key is known after apply")
+            text = (
+                "the webhook's key differs from the app's eventgrid_extension key (value not shown)"
+                if self._key_state == "differs"
+                else "the webhook's key is known after apply"
+            )
             out.append(Reason("destination.properties.endpointUrl", None, None, text=text))
-        for path in ("filter.includedEventTypes", "eventDeliverySchema", "retryPolicy.maxDeliveryAttempts",
-                     "retryPolicy.eventTimeToLiveInMinutes", "deadLetterWithResourceIdentity.identity.type",
-                     "deadLetterWithResourceIdentity.deadLetterDestination.properties.resourceId",
-                     "deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName"):
+        for path in (
+            "filter.includedEventTypes",
+            "eventDeliverySchema",
+            "retryPolicy.maxDeliveryAttempts",
+            "retryPolicy.eventTimeToLiveInMinutes",
+            "deadLetterWithResourceIdentity.identity.type",
+            "deadLetterWithResourceIdentity.deadLetterDestination.properties.resourceId",
+            "deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName",
+        ):
             got, wanted = get_path(have, path), get_path(want, path)
             if not same(got, wanted):
                 out.append(FieldDiff(f"properties.{path}", got, wanted))
@@ -299,14 +328,26 @@ class EventSubscription(Resource):
         container_id = f"{self.storage_id}/blobServices/default/containers/{self.container.name}"
         return [
             az(
-                "eventgrid", "event-subscription", "create", *self._where(),
-                "--endpoint-type", kind, "--endpoint", endpoint,
-                "--included-event-types", EVENT_TYPE,
-                "--event-delivery-schema", "eventgridschema",
-                "--max-delivery-attempts", str(MAX_DELIVERY_ATTEMPTS),
-                "--event-ttl", str(EVENT_TTL_MINUTES),
-                "--deadletter-identity", "systemassigned",
-                "--deadletter-identity-endpoint", container_id,
+                "eventgrid",
+                "event-subscription",
+                "create",
+                *self._where(),
+                "--endpoint-type",
+                kind,
+                "--endpoint",
+                endpoint,
+                "--included-event-types",
+                EVENT_TYPE,
+                "--event-delivery-schema",
+                "eventgridschema",
+                "--max-delivery-attempts",
+                str(MAX_DELIVERY_ATTEMPTS),
+                "--event-ttl",
+                str(EVENT_TTL_MINUTES),
+                "--deadletter-identity",
+                "systemassigned",
+                "--deadletter-identity-endpoint",
+                container_id,
             )
         ]
 

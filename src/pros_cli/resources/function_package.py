@@ -16,26 +16,20 @@ the deployment id is recorded, and the next run resumes polling instead of deplo
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pros_cli.azure.scm import FAILED, RUNNING, SUCCESS, ScmError, ScmSite, describe_status, scm_host
+from pros_cli.azure.scm import RUNNING, SUCCESS, ScmError, ScmSite, describe_status, scm_host
 from pros_cli.echo import AzCommand, az
 from pros_cli.errors import ProsError
 from pros_cli.resources.base import FieldDiff, Resource, get_path
+from pros_cli.resources.function_deployment import DeploymentPoller
 from pros_cli.resources.functions import WEB_API, FunctionApp
 from pros_cli.resources.package_source import PackageSource, shown_path
 from pros_cli.spec import Spec
 
 DEPLOYER = "pros"
-DEPLOY_TIMEOUT_SECONDS = 30 * 60  # a remote build installs the requirements: minutes, not hours
-LIST_TIMEOUT_SECONDS = 5 * 60  # Flex syncs triggers to ARM within a minute or so (az waits 60 s)
-POLL_SECONDS = 2.0
-NOT_FOUND_POLLS = 10  # a new deployment id can answer 404 for a few polls before it is visible
 HASH_PREFIX = "pros "
 
 
@@ -47,10 +41,6 @@ class Reason(FieldDiff):
 
     def reason(self) -> str:
         return self.text
-
-
-class DeploymentFailed(ProsError):
-    pass
 
 
 def short(content_hash: str | None) -> str:
@@ -83,7 +73,12 @@ class FunctionPackage(Resource):
         depends_on: tuple[str, ...] = (),
     ):
         super().__init__(
-            spec, key=key, name=functions[0], region=app.region, depends_on=(app.key, *depends_on), parent=app.key
+            spec,
+            key=key,
+            name=functions[0],
+            region=app.region,
+            depends_on=(app.key, *depends_on),
+            parent=app.key,
         )
         self.app = app
         self.folder = folder
@@ -218,8 +213,8 @@ class FunctionPackage(Resource):
             if latest.get("complete") and latest.get("id") and latest["id"] not in self._known():
                 out.append(
                     f"its latest deployment {latest['id']} ({describe_status(latest)}, by "
-                    f"{latest.get('deployer') or 'unknown'}, {latest.get('end_time') or 'time unknown'}) is not "
-                    "one pros made"
+                    f"{latest.get('deployer') or 'unknown'}, {latest.get('end_time') or 'time unknown'}) "
+                    "is not one pros made"
                 )
             else:
                 out.append("no package is recorded for it, so pros cannot tell what it runs")
@@ -245,7 +240,9 @@ class FunctionPackage(Resource):
 
     def diff(self, current: dict[str, Any], *, adopted: bool = False) -> list[FieldDiff]:
         built = self.content_hash()
-        out: list[FieldDiff] = [Reason("package", None, built, text=f"redeploy: {p}") for p in self.problems(current)]
+        out: list[FieldDiff] = [
+            Reason("package", None, built, text=f"redeploy: {p}") for p in self.problems(current)
+        ]
         recorded = self.running(current)[0]
         if built and recorded and built != recorded and not out:
             out.append(
@@ -276,7 +273,9 @@ class FunctionPackage(Resource):
         props = (current or {}).get("properties") or {}
         content_hash, deployment_id = props.get("contentHash"), props.get("deploymentId")
         if content_hash is None and current is not None:  # a read: what the evidence says it runs
-            content_hash, deployment_id = self.running(current) if not self.problems(current) else (None, None)
+            content_hash, deployment_id = (
+                self.running(current) if not self.problems(current) else (None, None)
+            )
         return {
             "package": f"functions/{self.folder}",
             "content_hash": content_hash,
@@ -294,7 +293,9 @@ class FunctionPackage(Resource):
             raise ProsError(f"Function App {self.app.name} does not exist; run pros provision first")
         host = scm_host(site)
         if not host:
-            raise ProsError(f"ARM reports no SCM host for {self.app.name} (hostNameSslStates has no Repository)")
+            raise ProsError(
+                f"ARM reports no SCM host for {self.app.name} (hostNameSslStates has no Repository)"
+            )
         package = self.package()
         from pros_cli.functions_package import content_hash
 
@@ -318,17 +319,39 @@ class FunctionPackage(Resource):
     # ---- az ---------------------------------------------------------------------------------
     def az_read(self) -> AzCommand:
         return az(
-            "functionapp", "function", "show", "--resource-group", self.resource_group, "--name", self.app.name,
-            "--function-name", self.name, read_only=True,
+            "functionapp",
+            "function",
+            "show",
+            "--resource-group",
+            self.resource_group,
+            "--name",
+            self.app.name,
+            "--function-name",
+            self.name,
+            read_only=True,
         )
 
     def az_create(self) -> list[AzCommand]:
-        """Rendering the line writes the zip it names, so the line replays what pros deploys."""
-        path = self.source.write(self.app.name, self.package())
+        """Rendering the line writes the zip it names, so the line replays what pros deploys (where
+        the app folders are at hand; elsewhere the line names the zip a build would write)."""
+        if self.source.available(self.folder):
+            path = self.source.write(self.app.name, self.package())
+        else:
+            path = self.source.zip_path(self.app.name)
         return [
             az(
-                "functionapp", "deployment", "source", "config-zip", "--resource-group", self.resource_group,
-                "--name", self.app.name, "--src", shown_path(path), "--build-remote", "true",
+                "functionapp",
+                "deployment",
+                "source",
+                "config-zip",
+                "--resource-group",
+                self.resource_group,
+                "--name",
+                self.app.name,
+                "--src",
+                shown_path(path),
+                "--build-remote",
+                "true",
             )
         ]
 
@@ -342,199 +365,21 @@ class FunctionPackage(Resource):
 def _deployment_summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
     if not record:
         return None
-    keys = ("id", "status", "status_text", "complete", "active", "deployer", "message", "received_time",
-            "end_time", "log_url")
+    keys = (
+        "id",
+        "status",
+        "status_text",
+        "complete",
+        "active",
+        "deployer",
+        "message",
+        "received_time",
+        "end_time",
+        "log_url",
+    )
     return {k: record.get(k) for k in keys}
 
 
 def _hash_of(record: dict[str, Any] | None) -> str | None:
     message = str((record or {}).get("message") or "")
     return message[len(HASH_PREFIX) :] if message.startswith(HASH_PREFIX + "sha256:") else None
-
-
-class DeploymentPoller:
-    """Drives one deployment to its end for the engine (``done``/``wait``/``result``/
-    ``continuation_token``, as an LROPoller): poll the deployment until it succeeds or fails, then
-    wait, bounded, until ARM lists the app's functions."""
-
-    def __init__(
-        self,
-        package: FunctionPackage,
-        clients: Any,
-        host: str,
-        content_hash: str,
-        site: dict[str, Any] | None,
-        *,
-        deployment_id: str | None = None,
-        location: str | None = None,
-    ):
-        self.package = package
-        self.clients = clients
-        self.scm = ScmSite(clients, host)
-        self.host = host
-        self.content_hash = content_hash
-        self.site = site
-        self.deployment_id = deployment_id
-        self.location = location
-        self.phase = "deploying"
-        self._done = False
-        self._error: BaseException | None = None
-        self._result: dict[str, Any] | None = None
-        self._next = 0.0
-        self._started = time.monotonic()
-        self._listing_since: float | None = None
-        self._missing = 0
-        self._seen = False
-        self._status: int | None = None
-        simulated = getattr(clients.settings, "kind", "") == "simulator"
-        self.interval = clients.settings.polling_interval if simulated else POLL_SECONDS
-
-    # ---- the LROPoller surface the engine uses -------------------------------------------------
-    def continuation_token(self) -> str:
-        """azure-core's token shape (base64 JSON with ``data.response.content``), so the state file
-        keeps it: what resuming needs, no secret."""
-        state = {
-            "host": self.host,
-            "deploymentId": self.deployment_id,
-            "location": self.location,
-            "contentHash": self.content_hash,
-        }
-        content = base64.b64encode(json.dumps(state).encode()).decode("ascii")
-        outer = {"data": {"response": {"content": content}, "kind": "pros-function-deployment"}}
-        return base64.b64encode(json.dumps(outer).encode()).decode("ascii")
-
-    @staticmethod
-    def decode(token: str) -> dict[str, Any] | None:
-        try:
-            outer = json.loads(base64.b64decode(token))
-            state = json.loads(base64.b64decode(outer["data"]["response"]["content"]))
-        except (ValueError, KeyError, TypeError):
-            return None
-        return state if isinstance(state, dict) and state.get("host") and state.get("contentHash") else None
-
-    @classmethod
-    def resume(cls, package: FunctionPackage, clients: Any, token: str) -> DeploymentPoller:
-        state = cls.decode(token)
-        if state is None:
-            raise ProsError(f"{package.describe()}: the recorded deployment cannot be resumed")
-        host = str(state["host"])
-        digest = str(state["contentHash"])
-        return cls(
-            package, clients, host, digest, None, deployment_id=state.get("deploymentId"),
-            location=state.get("location"),
-        )
-
-    def done(self) -> bool:
-        return self._done
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._done:
-            return
-        delay = self._next - time.monotonic()
-        if delay > 0:
-            time.sleep(min(delay, timeout if timeout is not None else delay))
-            if time.monotonic() < self._next:
-                return
-        try:
-            self._step()
-        except BaseException as exc:
-            self._error = exc
-            self._done = True
-        self._next = time.monotonic() + self.interval
-
-    def result(self) -> dict[str, Any]:
-        while not self._done:
-            self.wait(self.interval)
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-    # ---- the steps ----------------------------------------------------------------------------
-    def _step(self) -> None:
-        if self.phase == "deploying":
-            self._poll_deployment()
-        else:
-            self._poll_listing()
-
-    def _poll_deployment(self) -> None:
-        pkg = self.package
-        if time.monotonic() - self._started > DEPLOY_TIMEOUT_SECONDS:
-            raise DeploymentFailed(
-                f"{pkg.describe()}: deployment {self.deployment_id or ''} still running after "
-                f"{DEPLOY_TIMEOUT_SECONDS // 60} minutes; run pros deploy-functions again to keep waiting"
-            )
-        if self.location:
-            _, record = self.scm.poll(self.location)
-        else:
-            assert self.deployment_id is not None
-            record = self.scm.deployment(self.deployment_id)
-        if record is None:
-            self._missing += 1
-            if self._seen:  # the worker that ran it was recycled: ARM's listing has the last word
-                self._start_listing()
-            elif self._missing > NOT_FOUND_POLLS:
-                raise DeploymentFailed(
-                    f"{pkg.describe()}: the SCM site {self.host} does not know deployment {self.deployment_id}"
-                )
-            return
-        self._seen = True
-        self.deployment_id = str(record.get("id") or self.deployment_id or "")
-        status = record.get("status")
-        if status != self._status and status in RUNNING:
-            pkg.notify(f"{pkg.describe()}: deployment {self.deployment_id} {describe_status(record)}")
-        self._status = status if isinstance(status, int) else None
-        if status in RUNNING:
-            return
-        if status == SUCCESS:
-            self._start_listing()
-            return
-        log = f" (log: {record['log_url']})" if record.get("log_url") else ""
-        word = "failed" if status == FAILED else describe_status(record)
-        raise DeploymentFailed(
-            f"{pkg.describe()}: deployment {self.deployment_id} {word}: "
-            f"{record.get('status_text') or describe_status(record)}{log}"
-        )
-
-    def _start_listing(self) -> None:
-        self.phase = "listing"
-        self._listing_since = time.monotonic()
-        pkg = self.package
-        pkg.notify(
-            f"{pkg.describe()}: deployed; waiting up to {LIST_TIMEOUT_SECONDS // 60} minutes for ARM to list "
-            f"{', '.join(pkg.functions)} under {pkg.app.name}"
-        )
-        self._poll_listing()
-
-    def _poll_listing(self) -> None:
-        pkg = self.package
-        listed = pkg.listed(self.clients)
-        if all(f in listed for f in pkg.functions):
-            site = self.site or pkg.app.read(self.clients) or {}
-            self._result = {
-                "id": pkg.arm_id(),
-                "name": pkg.name,
-                "type": pkg.arm_type,
-                "properties": {
-                    "functions": listed,
-                    "app": {
-                        "principalId": get_path(site, "identity.principalId"),
-                        "state": get_path(site, "properties.state"),
-                        "scmHost": self.host,
-                    },
-                    "contentHash": self.content_hash,
-                    "deploymentId": self.deployment_id,
-                },
-            }
-            self._done = True
-            return
-        assert self._listing_since is not None
-        if time.monotonic() - self._listing_since > LIST_TIMEOUT_SECONDS:
-            shown = ", ".join(listed) or "no function"
-            raise DeploymentFailed(
-                f"{pkg.describe()}: deployment {self.deployment_id} succeeded, but after "
-                f"{LIST_TIMEOUT_SECONDS} s ARM lists {shown} under {pkg.app.name}, not "
-                f"{', '.join(pkg.functions)}: the Functions host did not load the package (see the app's "
-                "logs: az webapp log deployment show, or Application Insights)"
-            )
-

@@ -97,7 +97,9 @@ def build_function_resources(
         names, vendor = APPS[folder]
         # The app's own settings and its identity's access to its storage come first: a Flex app
         # reads its package from its deployment container with that identity.
-        deps = tuple(k for k in (functions.settings_key(suffix), f"rbac/func-storage/{suffix}") if k in provision)
+        deps = tuple(
+            k for k in (functions.settings_key(suffix), f"rbac/func-storage/{suffix}") if k in provision
+        )
         if spec.function_plan != "flex":
             settings = RemoteBuildSettings(
                 spec,

@@ -191,7 +191,9 @@ def site_dir(dists: list[Any]) -> Path:
 _RESULTS: dict[tuple[str, bool, str], IndexResult] = {}
 
 
-def index_package(package: bytes, *, remote_build: bool, settings: dict[str, str] | None = None) -> IndexResult:
+def index_package(
+    package: bytes, *, remote_build: bool, settings: dict[str, str] | None = None
+) -> IndexResult:
     """Build (remote build: install the requirements) and index the package as the host would."""
     env_key = json.dumps(sorted((settings or {}).items()))
     key = (hashlib.sha256(package).hexdigest(), remote_build, env_key)

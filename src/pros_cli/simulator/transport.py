@@ -2,7 +2,8 @@
 
 :class:`SimulatorAdapter` is a ``requests`` transport adapter: azure-core's RequestsTransport
 sends through it exactly as it would send to management.azure.com, so retry, polling and
-(de)serialization all run for real. :class:`SimulatorCredential` hands out bearer tokens that name their audience.
+(de)serialization all run for real. :class:`SimulatorCredential` hands out bearer tokens that name
+their audience.
 """
 
 from __future__ import annotations

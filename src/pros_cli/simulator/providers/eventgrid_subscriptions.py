@@ -39,15 +39,24 @@ from urllib.parse import parse_qsl, urlsplit
 from pros_cli.simulator.core import ArmError, ArmPath, HostUnreachable, SimResponse, TypeSpec, utcnow
 from pros_cli.simulator.providers.eventgrid import API_VERSIONS
 from pros_cli.simulator.providers.web import PLANS, SITES
-from pros_cli.simulator.providers.web_scm import EVENTGRID_TRIGGER, visible_functions, webhook_status
+from pros_cli.simulator.providers.web_functions import EVENTGRID_TRIGGER, visible_functions, webhook_status
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
 
 TYPE = "Microsoft.EventGrid/eventSubscriptions"
 TOPIC_TYPE = "microsoft.eventgrid/topics"
-ENDPOINT_TYPES = ("WebHook", "EventHub", "StorageQueue", "HybridConnection", "ServiceBusQueue",
-                  "ServiceBusTopic", "AzureFunction", "MonitorAlert", "NamespaceTopic")
+ENDPOINT_TYPES = (
+    "WebHook",
+    "EventHub",
+    "StorageQueue",
+    "HybridConnection",
+    "ServiceBusQueue",
+    "ServiceBusTopic",
+    "AzureFunction",
+    "MonitorAlert",
+    "NamespaceTopic",
+)
 SCHEMAS = ("EventGridSchema", "CustomInputSchema", "CloudEventSchemaV1_0")
 NAME_RE = r"[A-Za-z0-9-]{3,64}"
 FULL_URL_KEY = "_endpointUrl"  # a webhook's URL as written (it holds a key); render() strips it
@@ -93,8 +102,9 @@ def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> 
             )
     elif kind == "AzureFunction" and not _FUNCTION_ID.match(str(dest.get("resourceId") or "")):
         raise _bad(
-            f"Invalid event subscription request: the AzureFunction resource id '{dest.get('resourceId')}' is "
-            "not the id of a function (.../providers/Microsoft.Web/sites/<app>/functions/<function>)."
+            "Invalid event subscription request: the AzureFunction resource id "
+            f"'{dest.get('resourceId')}' is not the id of a function "
+            "(.../providers/Microsoft.Web/sites/<app>/functions/<function>)."
         )
     retry = props.get("retryPolicy") or {}
     attempts = retry.get("maxDeliveryAttempts", 30)
@@ -105,7 +115,9 @@ def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> 
         raise _bad("eventTimeToLiveInMinutes must be a number between 1 and 1440.")
     schema = props.get("eventDeliverySchema")
     if schema is not None and schema not in SCHEMAS:
-        raise _bad(f"The event delivery schema '{schema}' is not valid. Valid values are: {', '.join(SCHEMAS)}.")
+        raise _bad(
+            f"The event delivery schema '{schema}' is not valid. Valid values are: {', '.join(SCHEMAS)}."
+        )
     types = (props.get("filter") or {}).get("includedEventTypes")
     if types is not None and not (isinstance(types, list) and all(isinstance(t, str) for t in types)):
         raise _bad("includedEventTypes must be a list of event types.")
@@ -129,7 +141,9 @@ def _validate(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> 
 
 def _check_dead_letter(destination: Body) -> None:
     dest = destination.get("properties") or {}
-    if destination.get("endpointType") != "StorageBlob" or not _STORAGE_ID.match(str(dest.get("resourceId") or "")):
+    if destination.get("endpointType") != "StorageBlob" or not _STORAGE_ID.match(
+        str(dest.get("resourceId") or "")
+    ):
         raise _bad("The dead letter destination must be a StorageBlob destination naming a storage account.")
     if not dest.get("blobContainerName"):
         raise _bad("The dead letter destination needs a blobContainerName.")
@@ -172,15 +186,21 @@ def _destination_problem(sim: Simulator, body: Body) -> tuple[str, str] | None:
         if site is None or site["type"].lower() != SITES.lower():
             return not_found
         plan = sim.get_resource(str(site["body"]["properties"].get("serverFarmId") or ""))
-        tier = str(plan["body"]["sku"]["tier"]).lower() if plan and plan["type"].lower() == PLANS.lower() else ""
+        tier = (
+            str(plan["body"]["sku"]["tier"]).lower() if plan and plan["type"].lower() == PLANS.lower() else ""
+        )
         if tier in sim.db.get("eventgrid", {}).get("refused_function_tiers", []):
             return not_found
-        fn = next((f for f in visible_functions(sim, site) if f["name"].lower() == match.group(2).lower()), None)
+        fn = next(
+            (f for f in visible_functions(sim, site) if f["name"].lower() == match.group(2).lower()), None
+        )
         if fn is None:
             return not_found
         if fn.get("trigger") != EVENTGRID_TRIGGER:
-            return ("Unsupported Azure Function Trigger",
-                    "Can't add resource; Azure Event Grid supports EventGrid Trigger type only.")
+            return (
+                "Unsupported Azure Function Trigger",
+                "Can't add resource; Azure Event Grid supports EventGrid Trigger type only.",
+            )
         return None
     if destination["endpointType"] == "WebHook":
         url = str(body.get(FULL_URL_KEY) or "")
@@ -196,8 +216,8 @@ def _destination_problem(sim: Simulator, body: Body) -> tuple[str, str] | None:
         return (
             "Url validation",
             f"Webhook validation handshake failed for {split.scheme}://{split.netloc}{split.path}. Http POST "
-            f"request failed with response code {answer}. For troublehooting, visit https://aka.ms/esvalidation. "
-            f"Activity id:{uuid.uuid4()}, timestamp: {utcnow()} (UTC).",
+            f"request failed with response code {answer}. For troublehooting, visit "
+            f"https://aka.ms/esvalidation. Activity id:{uuid.uuid4()}, timestamp: {utcnow()} (UTC).",
         )
     return None
 

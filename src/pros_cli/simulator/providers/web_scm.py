@@ -1,5 +1,5 @@
-"""Data plane of a Function App: its SCM (Kudu) deployment endpoints, the functions its host
-indexed (``sites/<app>/functions`` in ARM) and the Event Grid extension's webhook.
+"""Data plane of a Function App: its SCM (Kudu) deployment endpoints. What the host then runs
+(ARM's function listing, the Event Grid extension's webhook) is in :mod:`.web_functions`.
 
 Deployment endpoints, on the SCM host ARM reports (``hostNameSslStates`` of type Repository):
 
@@ -24,9 +24,8 @@ auth included, is 401: the simulator has no publishing credentials, so no basic 
 
 A package is indexed with the real azure-functions library (:mod:`..functions_index`). One that
 fails to build or import fails its deployment, with the worker's error as ``status_text``; the
-app then lists no functions (its host runs the package it cannot load). Functions a successful
-deployment indexed show in ARM after one more listing (the host syncs its triggers to ARM after
-the deployment completes). Once an app runs a function with an Event Grid trigger, the host has
+app then lists no functions (its host runs the package it cannot load); a build that fails leaves
+the app running what it ran. Once an app runs a function with an Event Grid trigger, the host has
 the ``eventgrid_extension`` system key.
 """
 
@@ -37,10 +36,17 @@ import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from pros_cli.simulator.core import ArmError, HostUnreachable, SimResponse, new_secret, utcnow
-from pros_cli.simulator.providers.web import API_VERSIONS, FLEX, PLANS, SETTINGS_KEY, SITES, host_keys
+from pros_cli.simulator.core import SimResponse, new_secret, utcnow
+from pros_cli.simulator.providers.web import SETTINGS_KEY, host_keys
+from pros_cli.simulator.providers.web_functions import (
+    EVENTGRID_KEY,
+    EVENTGRID_TRIGGER,
+    app_state,
+    is_flex,
+    site_by_host,
+)
 from pros_cli.simulator.transport import token_audience
 
 if TYPE_CHECKING:
@@ -54,61 +60,23 @@ ACCEPTED_AUDIENCES = {
     "https://appservice.azure.com",
 }
 # Settings a Flex Consumption app does not support: a deployment to an app holding one fails.
-FLEX_UNSUPPORTED_SETTINGS = ("WEBSITE_RUN_FROM_PACKAGE", "SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD")
+FLEX_UNSUPPORTED_SETTINGS = (
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+)
 REMOTE_BUILD_SETTINGS = ("SCM_DO_BUILD_DURING_DEPLOYMENT", "ENABLE_ORYX_BUILD")
-EVENTGRID_KEY = "eventgrid_extension"
-EVENTGRID_TRIGGER = "eventGridTrigger"
+# Storage Blob Data Owner and Storage Blob Data Contributor (Microsoft's built-in roles reference).
+BLOB_WRITER_ROLES = ("b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "ba92f5b4-2d11-453d-a403-e96b0029c9fe")
 _SCM_HOST = r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.scm\.(?:[a-z0-9-]+\.)?azurewebsites\.net)"
-_APP_HOST = r"([a-z0-9-]+(?:\.[a-z0-9-]+)*\.azurewebsites\.net)"
-_RG = r"/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Web"
-
-
-# ---- which app ----------------------------------------------------------------------------------
-def _hosts(stored: dict[str, Any], kind: str) -> set[str]:
-    props = stored["body"].get("properties") or {}
-    return {
-        str(h.get("name", "")).lower()
-        for h in props.get("hostNameSslStates") or []
-        if str(h.get("hostType", "")).lower() == kind
-    }
-
-
-def site_by_host(sim: Simulator, host: str, kind: str = "standard") -> dict[str, Any]:
-    """The site a host name belongs to; a name no site has does not resolve."""
-    for stored in sim.resources_of_type(SITES):
-        if host.lower() in _hosts(stored, kind):
-            return stored
-    raise HostUnreachable(f"{host}: no app answers at this name")
-
-
-def is_flex(sim: Simulator, stored: dict[str, Any]) -> bool:
-    plan = sim.get_resource(str(stored["body"]["properties"].get("serverFarmId") or ""))
-    return bool(plan and plan["type"].lower() == PLANS.lower() and plan["body"]["sku"]["tier"] == FLEX)
-
-
-def app_state(sim: Simulator, stored: dict[str, Any]) -> dict[str, Any]:
-    """What the app's SCM site and host hold. Keyed by the site and when it was created, so an app
-    deleted and created again under the same name starts with nothing deployed."""
-    key = f"{stored['body']['id'].lower()}@{stored.get('created')}"
-    return sim.db.setdefault("scm", {}).setdefault(
-        key, {"deployments": [], "functions": [], "previous": [], "lag": 0, "route_prefix": "api"}
-    )
-
-
-def visible_functions(sim: Simulator, stored: dict[str, Any], *, listing: bool = False) -> list[dict[str, Any]]:
-    """The functions ARM shows for the app. Right after a deployment one listing still shows the
-    previous ones (``listing``: this call is that listing)."""
-    state = app_state(sim, stored)
-    if state.get("lag", 0) > 0:
-        if listing:
-            state["lag"] -= 1
-        return list(state.get("previous") or [])
-    return list(state.get("functions") or [])
 
 
 # ---- auth ---------------------------------------------------------------------------------------
 def _unauthorized(req: SimRequest) -> SimResponse | None:
-    if token_audience(req.headers.get("Authorization") or req.headers.get("authorization")) in ACCEPTED_AUDIENCES:
+    if (
+        token_audience(req.headers.get("Authorization") or req.headers.get("authorization"))
+        in ACCEPTED_AUDIENCES
+    ):
         return None
     return SimResponse(401, b"", {"WWW-Authenticate": 'Bearer realm="scm"'})
 
@@ -131,7 +99,13 @@ def _running(sim: Simulator, state: dict[str, Any]) -> bool:
 
 
 def _start(
-    sim: Simulator, stored: dict[str, Any], req: SimRequest, *, remote_build: bool, deployer: str, message: str
+    sim: Simulator,
+    stored: dict[str, Any],
+    req: SimRequest,
+    *,
+    remote_build: bool,
+    deployer: str,
+    message: str,
 ) -> dict[str, Any]:
     from pros_cli.simulator.functions_index import index_package
 
@@ -143,6 +117,15 @@ def _start(
         outcome = {
             "status": 3,
             "status_text": f"App setting {refused[0]} is not supported on the Flex Consumption plan.",
+            "stage": "build",
+        }
+    elif flex and not _can_write_package(sim, stored):
+        # Azure/azure-dev#4439: the platform uploads the package with the app's identity.
+        outcome = {
+            "status": 3,
+            "status_text": "Failed to upload because Azure Storage responded with Forbidden : Response "
+            "status code does not indicate success: 403 (This request is not authorized to perform this "
+            "operation.)",
             "stage": "build",
         }
     else:
@@ -187,6 +170,30 @@ def _start(
     return record
 
 
+def _can_write_package(sim: Simulator, stored: dict[str, Any]) -> bool:
+    """A Flex app whose deployment storage authenticates with its system identity needs a blob data
+    role (Owner or Contributor) on that storage account, its container or a scope above them."""
+    props = stored["body"].get("properties") or {}
+    storage = (((props.get("functionAppConfig") or {}).get("deployment") or {}).get("storage")) or {}
+    if str((storage.get("authentication") or {}).get("type")) != "SystemAssignedIdentity":
+        return True
+    account = (urlsplit(str(storage.get("value") or "")).hostname or "").split(".", 1)[0].lower()
+    principal = str((stored["body"].get("identity") or {}).get("principalId") or "").lower()
+    for assignment in sim.resources_of_type("Microsoft.Authorization/roleAssignments"):
+        a = assignment["body"].get("properties") or {}
+        role = str(a.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
+        if str(a.get("principalId") or "").lower() != principal or role not in BLOB_WRITER_ROLES:
+            continue
+        scope = str(a.get("scope") or "").lower()
+        if "/providers/microsoft.storage/storageaccounts/" not in scope:
+            if "/providers/" not in scope:  # a resource group or the subscription: covers it
+                return True
+            continue
+        if scope.split("/providers/microsoft.storage/storageaccounts/", 1)[1].split("/", 1)[0] == account:
+            return True
+    return False
+
+
 def _route_prefix(package: bytes) -> str:
     import io
     import zipfile
@@ -210,7 +217,9 @@ def _advance(sim: Simulator, state: dict[str, Any], record: dict[str, Any], *, p
     if record["_polls_left"] > 0 or time.time() < record["_ready_at"]:
         return
     outcome = record["_outcome"]
-    record.update(status=outcome["status"], status_text=outcome["status_text"], complete=True, end_time=utcnow())
+    record.update(
+        status=outcome["status"], status_text=outcome["status_text"], complete=True, end_time=utcnow()
+    )
     if outcome["stage"] == "build":
         return  # nothing was deployed: the app keeps running what it ran
     for other in state["deployments"]:
@@ -245,10 +254,18 @@ def _publish(s: Simulator, req: SimRequest, host: str) -> SimResponse:
         return SimResponse(415, b"Unsupported Media Type", {"Content-Type": "text/plain"})
     state = app_state(s, stored)
     if _running(s, state):
-        return SimResponse(409, b"There is a deployment currently in progress.", {"Content-Type": "text/plain"})
+        return SimResponse(
+            409, b"There is a deployment currently in progress.", {"Content-Type": "text/plain"}
+        )
     remote = _is_true(req.query.get("remotebuild"))
-    record = _start(s, stored, req, remote_build=remote, deployer=req.query.get("deployer") or "OneDeploy",
-                    message="OneDeploy")
+    record = _start(
+        s,
+        stored,
+        req,
+        remote_build=remote,
+        deployer=req.query.get("deployer") or "OneDeploy",
+        message="OneDeploy",
+    )
     return SimResponse(202, record["id"])
 
 
@@ -259,12 +276,20 @@ def _zipdeploy(s: Simulator, req: SimRequest, host: str) -> SimResponse:
         return refused
     state = app_state(s, stored)
     if _running(s, state):
-        return SimResponse(409, b"There is a deployment currently in progress.", {"Content-Type": "text/plain"})
+        return SimResponse(
+            409, b"There is a deployment currently in progress.", {"Content-Type": "text/plain"}
+        )
     settings = _settings(stored)
     remote = all(_is_true(settings.get(name)) for name in REMOTE_BUILD_SETTINGS)
     deployer = req.query.get("deployer") or "ZipDeploy"
-    record = _start(s, stored, req, remote_build=remote, deployer=deployer,
-                    message=req.query.get("message") or "Created via a push deployment")
+    record = _start(
+        s,
+        stored,
+        req,
+        remote_build=remote,
+        deployer=deployer,
+        message=req.query.get("message") or "Created via a push deployment",
+    )
     if str(req.query.get("isasync", "")).lower() != "true":
         while not record["complete"]:
             _advance(s, state, record)
@@ -306,105 +331,11 @@ def _list_deployments(s: Simulator, req: SimRequest, host: str) -> SimResponse:
     return SimResponse(200, [_public(r) for r in reversed(state["deployments"])])
 
 
-# ---- the functions ARM lists -------------------------------------------------------------------
-def _site(s: Simulator, sub: str, rg: str, name: str) -> dict[str, Any]:
-    from pros_cli.simulator.providers.web import _site_or_404
-
-    return _site_or_404(s, sub, rg, name)
-
-
-def function_envelope(sim: Simulator, stored: dict[str, Any], fn: dict[str, Any]) -> dict[str, Any]:
-    """A FunctionEnvelope as WebApps_ListFunctions returns it (REST spec: FunctionEnvelope and its
-    properties function_app_id, script_root_path_href, script_href, config_href, secrets_file_href,
-    href, config, invoke_url_template, language, isDisabled)."""
-    body = stored["body"]
-    scm = next(iter(_hosts(stored, "repository")), f"{body['name']}.scm.azurewebsites.net")
-    host = body["properties"].get("defaultHostName")
-    name = fn["name"]
-    invoke = None
-    if fn.get("trigger") == "httpTrigger":
-        prefix = app_state(sim, stored).get("route_prefix", "api")
-        route = next((b.get("route") for b in fn.get("bindings") or [] if b.get("type") == "httpTrigger"), None)
-        invoke = f"https://{host}/" + "/".join(p for p in (prefix, route or name) if p)
-    return {
-        "id": f"{body['id']}/functions/{name}",
-        "name": f"{body['name']}/{name}",
-        "type": "Microsoft.Web/sites/functions",
-        "location": body.get("location"),
-        "properties": {
-            "name": name,
-            "function_app_id": body["id"],
-            "script_root_path_href": f"https://{scm}/api/vfs/home/site/wwwroot/",
-            "script_href": f"https://{scm}/api/vfs/home/site/wwwroot/function_app.py",
-            "config_href": None,
-            "test_data_href": None,
-            "secrets_file_href": None,
-            "href": f"https://{scm}/admin/functions/{name}",
-            "config": {"name": name, "scriptFile": "function_app.py", "language": "python",
-                       "bindings": copy.deepcopy(fn.get("bindings") or [])},
-            "files": None,
-            "test_data": None,
-            "invoke_url_template": invoke,
-            "language": "python",
-            "isDisabled": False,
-        },
-    }
-
-
-def _list_functions(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
-    stored = _site(s, sub, rg, name)
-    value = [function_envelope(s, stored, fn) for fn in visible_functions(s, stored, listing=True)]
-    return SimResponse(200, {"value": value})
-
-
-def _get_function(s: Simulator, req: SimRequest, sub: str, rg: str, name: str, function: str) -> SimResponse:
-    stored = _site(s, sub, rg, name)
-    fn = next((f for f in visible_functions(s, stored) if f["name"].lower() == function.lower()), None)
-    if fn is None:
-        raise ArmError(404, "NotFound", f"Error retrieving function '{function}'.")
-    return SimResponse(200, function_envelope(s, stored, fn))
-
-
-# ---- the Event Grid extension's webhook ------------------------------------------------------
-def webhook_status(sim: Simulator, host: str, path: str, query: dict[str, str]) -> int:
-    """What the app at ``host`` answers Event Grid's validation POST: 200 when the Event Grid
-    extension runs, the code is its system key and the function has an Event Grid trigger; 401 for
-    a wrong code; 404 for an unknown path or function (the extension answers "cannot find
-    function"). Raises HostUnreachable when no app has the host name."""
-    stored = site_by_host(sim, host)
-    if path.rstrip("/").lower() != "/runtime/webhooks/eventgrid":
-        return 404
-    keys = host_keys(stored)["systemKeys"]
-    if not keys.get(EVENTGRID_KEY) or query.get("code") != keys[EVENTGRID_KEY]:
-        return 401
-    wanted = str(query.get("functionname") or "").lower()
-    for fn in visible_functions(sim, stored):
-        if fn["name"].lower() == wanted and fn.get("trigger") == EVENTGRID_TRIGGER:
-            return 200
-    return 404
-
-
-def _webhook(s: Simulator, req: SimRequest, host: str) -> SimResponse:
-    status = webhook_status(s, host, req.path, req.query)
-    if status != 200:
-        return SimResponse(status, b"")
-    events = req.body if isinstance(req.body, list) else []
-    first = events[0] if events and isinstance(events[0], dict) else {}
-    if first.get("eventType") == "Microsoft.EventGrid.SubscriptionValidationEvent":
-        code = (first.get("data") or {}).get("validationCode")
-        return SimResponse(200, {"validationResponse": code})
-    return SimResponse(202, b"")
-
-
 def register(sim: Simulator) -> None:
     for method, pattern, handler in (
         ("POST", _SCM_HOST + r"/api/publish", _publish),
         ("POST", _SCM_HOST + r"/api/zipdeploy", _zipdeploy),
         ("GET", _SCM_HOST + r"/api/deployments", _list_deployments),
         ("GET", _SCM_HOST + r"/api/deployments/([^/]+)", _get_deployment),
-        ("POST", _APP_HOST + r"/runtime/webhooks/eventgrid", _webhook),
     ):
         sim.route(method, pattern)(handler)
-    sim.route("GET", _RG + r"/sites/([^/]+)/functions", api_versions=API_VERSIONS)(_list_functions)
-    sim.route("GET", _RG + r"/sites/([^/]+)/functions/([^/]+)", api_versions=API_VERSIONS)(_get_function)
-
