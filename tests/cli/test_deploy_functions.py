@@ -283,12 +283,23 @@ def test_status_shows_the_packages_and_a_foreign_deployment_is_redeployed(sim):
     assert posts(sim, "/api/publish") == 1
 
 
-def test_teardown_deletes_the_subscription_before_the_topic_and_forgets_the_packages(sim):
+def test_status_of_the_whole_deployment_is_healthy(sim):
+    """Every part made (status hands each kind its state entry: the API's recorded definition hash
+    too, which status used to report as "not recorded" drift)."""
+    provision()
+    for command in ("backends", "policies", "deploy-functions"):
+        assert run_pros(command, "-q").code == 0
+    status = run_pros("status", "-o", "json")
+    assert status.code == 0, [r for r in status.json()["resources"] if r["health"] != "ok" or r["drift"]]
+
+
+def test_teardown_deletes_the_subscription_before_the_topic_and_forgets_the_packages(sim, az_parser):
     provision()
     assert run_pros("deploy-functions", "-q").code == 0
     sim.reset_log()
-    run = run_pros("teardown", "--yes", "-q")
+    run = run_pros("teardown", "--yes")
     assert run.code == 0, run.err
+    assert az_parser.failures(run.echoed) == []
     deletes = [e["path"] for e in sim.log_entries() if e["method"] == "DELETE"]
     first = next(i for i, p in enumerate(deletes) if p.endswith("/eventSubscriptions/token-processor"))
     topic = next(i for i, p in enumerate(deletes) if p.endswith(spec().names.eventgrid_topic()))
@@ -320,6 +331,35 @@ def test_an_interrupted_deployment_is_resumed_not_deployed_again(sim):
     assert posts(sim, "/api/publish") == 0
     assert body["properties"]["functions"] == ["token_processor"]
     assert body["properties"]["deploymentId"] == DeploymentPoller.decode(token)["deploymentId"]
+
+
+def test_a_deployment_that_finished_after_an_interruption_is_not_deployed_again(sim):
+    """A run killed while its deployment ran left the deployment id in the state file; the
+    deployment finished meanwhile. The next run recognises it as its own: nothing is sent."""
+    provision()
+    assert run_pros("deploy-functions", "-q").code == 0
+    from pros_cli.resources.functions_graph import command_graph
+    from pros_cli.resources.package_source import find_source
+    from pros_cli.state import StateStore
+
+    changed = functions_copy(Path("copy"))
+    source_file = changed / "token_processor" / "function_app.py"
+    source_file.write_text(source_file.read_text() + "\n# changed\n")
+    s = spec()
+    source = find_source(changed, out_dir=Path(".pros/packages"))
+    package = next(r for r in command_graph(s, source=source) if r.key == "function-code/token")
+    poller = package.create(clients(sim))  # the run that was killed: publish, token recorded
+    state = StateStore.open(Path(".pros/demo.json"), base_name="demo", subscription_id=SUB, cloud="simulator")
+    state.record_start(package.key, package.identity(), action="update", origin="created")
+    state.record_token(package.key, poller.continuation_token())
+    state.save()
+    poller.result()  # the deployment finishes while nobody is looking
+    sim.reset_log()
+    run = run_pros("deploy-functions", "--functions-dir", str(changed), "-o", "json")
+    assert run.code == 0, run.err
+    assert posts(sim, "/api/publish") == 0
+    outputs = load_state()["resources"]["function-code/token"]["outputs"]
+    assert outputs["content_hash"] == content_hash(package.package())
 
 
 def test_the_scm_host_comes_from_arm_and_the_token_is_for_arm(sim):
