@@ -120,9 +120,8 @@ class FunctionPackage(Resource):
         """The engine hands over this resource's state entry before the diff: the package pros
         deployed last, and one it started deploying when a run was interrupted."""
         entry = recorded or {}
-        self.recorded = dict(entry.get("outputs") or {}) if entry.get("status") == "succeeded" else {}
-        if entry.get("status") != "succeeded" and entry.get("outputs"):
-            self.recorded = dict(entry["outputs"])  # an update that failed: the last success's outputs
+        # Outputs are written by successes only: a failed or interrupted update keeps the last one's.
+        self.recorded = dict(entry.get("outputs") or {})
         token = (entry.get("operation") or {}).get("continuation_token")
         self.pending = DeploymentPoller.decode(token) if token else None
 
@@ -201,7 +200,8 @@ class FunctionPackage(Resource):
             if latest.get("status") == SUCCESS:
                 return known[latest["id"]], latest["id"]
             return recorded  # pros's own attempt failed: the listing tells whether the app still runs
-        return _hash_of(latest), latest["id"] if _hash_of(latest) else None
+        foreign = _hash_of(latest)  # someone deployed: pros knows the hash only from its own message
+        return (foreign, latest["id"]) if foreign else (None, None)
 
     def problems(self, current: dict[str, Any]) -> list[str]:
         """Why the app does not (or may not) run the package pros recorded; empty when it does."""
