@@ -116,7 +116,10 @@ def resolve(requirements: list[str]) -> list[Any]:
     """The installed distributions ``requirements`` need, dependencies (and extras) included."""
     import importlib.metadata as md
 
-    from packaging.requirements import InvalidRequirement, Requirement
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # pragma: no cover - the test extra brings it (pytest needs it)
+        raise BuildFailed("the simulator needs the 'packaging' library to build Python packages") from None
 
     dists: dict[str, Any] = {}
     followed: set[tuple[str, str]] = set()  # (distribution, extra) whose requirements are queued
