@@ -156,6 +156,25 @@ def test_a_package_that_fails_to_import_fails_its_deployment_and_nothing_subscri
     assert posts(sim, "/api/publish") == 1 and any(SUBSCRIPTION in w for w in writes(sim))
 
 
+def test_a_deployment_whose_function_never_shows_fails_after_a_bounded_wait(sim, tmp_path, monkeypatch):
+    import pros_cli.resources.function_deployment as deployment
+
+    monkeypatch.setattr(deployment, "LIST_TIMEOUT_SECONDS", 0.5)
+    provision()
+    renamed = functions_copy(tmp_path)
+    source = renamed / "token_processor" / "function_app.py"
+    source.write_text(
+        source.read_text().replace('function_name("token_processor")', 'function_name("other")')
+    )
+    run = run_pros("deploy-functions", "--functions-dir", str(renamed))
+    assert run.code == 1
+    assert "waiting up to 0.5 s for ARM to list token_processor" in run.err
+    assert "succeeded, but after 0.5 s ARM lists other under" in run.err and "not token_processor" in run.err
+    rows = {line.split()[0] for line in run.out.splitlines() if "openai_backend on" in line}
+    assert rows == {"succeeded"}
+    assert not any("eventSubscriptions" in w for w in writes(sim))
+
+
 def test_where_event_grid_refuses_the_function_it_subscribes_the_extension_webhook(
     sim, az_parser, no_secret_leaks
 ):

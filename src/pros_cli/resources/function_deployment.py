@@ -33,6 +33,13 @@ class DeploymentFailed(ProsError):
     pass
 
 
+def duration(seconds: float) -> str:
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds:g} s"
+
+
 class DeploymentPoller:
     """Drives one deployment to its end for the engine (``done``/``wait``/``result``/
     ``continuation_token``, as an LROPoller): poll the deployment until it succeeds or fails, then
@@ -147,8 +154,8 @@ class DeploymentPoller:
         pkg = self.package
         if time.monotonic() - self._started > DEPLOY_TIMEOUT_SECONDS:
             raise DeploymentFailed(
-                f"{pkg.describe()}: deployment {self.deployment_id or ''} still running after "
-                f"{DEPLOY_TIMEOUT_SECONDS // 60} minutes; run pros deploy-functions again to keep waiting"
+                f"deployment {self.deployment_id or ''} still running after "
+                f"{duration(DEPLOY_TIMEOUT_SECONDS)}; run pros deploy-functions again to keep waiting"
             )
         if self.location:
             _, record = self.scm.poll(self.location)
@@ -161,8 +168,7 @@ class DeploymentPoller:
                 self._start_listing()
             elif self._missing > NOT_FOUND_POLLS:
                 raise DeploymentFailed(
-                    f"{pkg.describe()}: the SCM site {self.host} does not know deployment "
-                    f"{self.deployment_id}"
+                    f"the SCM site {self.host} does not know deployment {self.deployment_id}"
                 )
             return
         self._seen = True
@@ -179,7 +185,7 @@ class DeploymentPoller:
         log = f" (log: {record['log_url']})" if record.get("log_url") else ""
         word = "failed" if status == FAILED else describe_status(record)
         raise DeploymentFailed(
-            f"{pkg.describe()}: deployment {self.deployment_id} {word}: "
+            f"deployment {self.deployment_id} {word}: "
             f"{record.get('status_text') or describe_status(record)}{log}"
         )
 
@@ -188,7 +194,7 @@ class DeploymentPoller:
         self._listing_since = time.monotonic()
         pkg = self.package
         pkg.notify(
-            f"{pkg.describe()}: deployed; waiting up to {LIST_TIMEOUT_SECONDS // 60} minutes for ARM to list "
+            f"{pkg.describe()}: deployed; waiting up to {duration(LIST_TIMEOUT_SECONDS)} for ARM to list "
             f"{', '.join(pkg.functions)} under {pkg.app.name}"
         )
         self._poll_listing()
@@ -219,8 +225,8 @@ class DeploymentPoller:
         if time.monotonic() - self._listing_since > LIST_TIMEOUT_SECONDS:
             shown = ", ".join(listed) or "no function"
             raise DeploymentFailed(
-                f"{pkg.describe()}: deployment {self.deployment_id} succeeded, but after "
-                f"{LIST_TIMEOUT_SECONDS} s ARM lists {shown} under {pkg.app.name}, not "
+                f"deployment {self.deployment_id} succeeded, but after {duration(LIST_TIMEOUT_SECONDS)} ARM "
+                f"lists {shown} under {pkg.app.name}, not "
                 f"{', '.join(pkg.functions)}: the Functions host did not load the package (see the app's "
                 "logs: az webapp log deployment show, or Application Insights)"
             )
