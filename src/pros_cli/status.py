@@ -91,6 +91,9 @@ def collect(
 
     def node(key: str, _results: Mapping[str, NodeResult]) -> Any:
         r = by_key[key]
+        remember = getattr(r, "remember", None)  # kinds whose health needs their state entry
+        if remember is not None:
+            remember(recorded.get(key))
         try:
             return _read_one(r, clients)
         except Exception as exc:

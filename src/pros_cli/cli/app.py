@@ -69,6 +69,7 @@ app.callback()(options.with_signature(_root, _root_params))
 def _register() -> None:
     """The commands, in the order an operator meets them (Typer lists them in this order)."""
     from pros_cli.cli.backends import backends
+    from pros_cli.cli.deploy_functions import deploy_functions
     from pros_cli.cli.models import models
     from pros_cli.cli.policies import policies
     from pros_cli.cli.provision import provision
@@ -93,6 +94,12 @@ def _register() -> None:
         help="Apply the OpenAI API's policy to every gateway (--dry-run: diff); 'render' writes it locally.",
         no_args_is_help=False,
     )(policies)
+    app.command(
+        "deploy-functions",
+        help="Build the Functions apps, deploy each where the deployed package differs (Entra token, remote "
+        "build), then subscribe the token processor to the usage topic.",
+        no_args_is_help=False,
+    )(deploy_functions)
     app.command("status", help=STATUS_HELP, no_args_is_help=False)(status)
     app.add_typer(usage_app, name="usage")
     app.command(

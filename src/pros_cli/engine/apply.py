@@ -153,6 +153,7 @@ class Applier:
         r = change.resource
         self.echo(change.az_commands())
         self.state.record_start(r.key, r.identity(), action=action, origin=change.origin)
+        r.announce = self.echo
         if change.action == "update" and change.diffs:
             return r.update(self.clients, change.current or {}, change.diffs)
         if change.action == "replace":

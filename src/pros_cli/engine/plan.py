@@ -223,6 +223,9 @@ def decide(
         reasons = ["does not exist"]
         if recorded and recorded.get("status") == "succeeded":
             reasons = ["recorded in the state file but gone from Azure; creating it again"]
+        explain = getattr(r, "absent_reason", None)  # kinds that can say more (a package never deployed)
+        if explain is not None:
+            reasons = [explain(recorded)]
         return Change(r, "create", reasons), None
 
     origin = (recorded or {}).get("origin") or "created"

@@ -12,6 +12,7 @@ read back and the body echoed by ``az rest`` are the same shape, so diffs are pl
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -109,6 +110,9 @@ class Resource(ABC):
     # Part of its structural parent (app settings inside their app, a container inside its
     # storage account): when the parent is deleted too, deleting it on its own is needless.
     deleted_with_parent: ClassVar[bool] = False
+    # Set by the engine while it applies this resource: echoes the az commands of a call the
+    # resource decides on only while applying (a fallback), so that call is announced first too.
+    announce: Callable[[Sequence[AzCommand]], None] | None = None
 
     def __init__(
         self,

@@ -1,7 +1,9 @@
 """Event Grid topic: carries the token-usage events API Management publishes.
 
 Entra ID only (``disableLocalAuth``): APIM publishes with its managed identity and the role
-"EventGrid Data Sender", so no SAS key exists to leak or rotate.
+"EventGrid Data Sender", so no SAS key exists to leak or rotate. The topic has a system-assigned
+identity of its own: the token processor's subscription dead-letters undeliverable events to blob
+storage with it (``deadLetterWithResourceIdentity``), so no storage key is involved either.
 
 The input schema is ``EventGridSchema``. It cannot be changed once the topic exists, and it is
 what the consumer needs: the Python Functions Event Grid trigger (``func.EventGridEvent``) reads
@@ -40,6 +42,7 @@ class EventGridTopic(Resource):
     label = "Event Grid topic"
     managed_fields = (
         "location",
+        "identity.type",
         "properties.inputSchema",
         "properties.publicNetworkAccess",
         "properties.disableLocalAuth",
@@ -55,6 +58,7 @@ class EventGridTopic(Resource):
         return {
             "location": self.region,
             "tags": self.desired_tags(),
+            "identity": {"type": "SystemAssigned"},
             "properties": {
                 "inputSchema": INPUT_SCHEMA,
                 "publicNetworkAccess": "Enabled",
@@ -64,7 +68,10 @@ class EventGridTopic(Resource):
         }
 
     def outputs(self, current: dict[str, Any] | None) -> dict[str, Any]:
-        return {"endpoint": get_path(current, "properties.endpoint")}
+        return {
+            "endpoint": get_path(current, "properties.endpoint"),
+            "principal_id": get_path(current, "identity.principalId"),
+        }
 
     # ---- calls ------------------------------------------------------------------------------
     def _topics(self, clients: Any) -> Any:

@@ -188,10 +188,11 @@ def build_resources(spec: Spec) -> list[Resource]:
 def full_graph(spec: Spec) -> list[Resource]:
     """Every resource any pros command makes for the deployment (what status shows and teardown
     removes): provision's graph and the parts later commands add on top of it."""
+    from pros_cli.resources.functions_graph import build_function_resources
     from pros_cli.resources.gateway_graph import build_gateway_resources
 
     provision = build_resources(spec)
-    return [*provision, *build_gateway_resources(spec, provision)]
+    return [*provision, *build_gateway_resources(spec, provision), *build_function_resources(spec, provision)]
 
 
 def deployment_graph(spec: Spec, recorded_keys: set[str]) -> list[Resource]:

@@ -49,6 +49,9 @@ EVENTGRID_DATA_SENDER = Role("EventGrid Data Sender", "d5a91429-5739-47e2-a06b-3
 # leases). Blob Data Contributor would do for the Flex deployment container alone, but both live
 # on the app's own account, and Owner covers both, so one assignment, not two.
 STORAGE_BLOB_DATA_OWNER = Role("Storage Blob Data Owner", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b")
+# Event Grid dead-lettering with the topic's identity: read, write and delete blobs, nothing more
+# (Event Grid, "Grant managed identity access to Event Grid destinations": dead-letter storage).
+STORAGE_BLOB_DATA_CONTRIBUTOR = Role("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe")
 # Reading the custom domain's certificate (a Key Vault secret) from the operator's vault.
 KEY_VAULT_SECRETS_USER = Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6")
 # Sending telemetry to Application Insights with Microsoft Entra ID (data actions

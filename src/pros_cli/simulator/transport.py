@@ -2,14 +2,17 @@
 
 :class:`SimulatorAdapter` is a ``requests`` transport adapter: azure-core's RequestsTransport
 sends through it exactly as it would send to management.azure.com, so retry, polling and
-(de)serialization all run for real. :class:`SimulatorCredential` hands out a dummy bearer token.
+(de)serialization all run for real. :class:`SimulatorCredential` hands out bearer tokens that name
+their audience.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
+import uuid
 from typing import Any
 
 import requests
@@ -27,6 +30,10 @@ _REASONS = {
     429: "Too Many Requests",
     500: "Internal Server Error",
 }
+
+
+# The object id the simulated tokens carry (the operator pros runs as).
+CALLER_OBJECT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "pros-simulator:caller"))
 
 
 class SimulatorAdapter(BaseAdapter):
@@ -89,14 +96,45 @@ class SimulatorAdapter(BaseAdapter):
 
 
 class SimulatorCredential:
-    """A TokenCredential for the simulator: no network, no secrets."""
+    """A TokenCredential for the simulator: no network. Each token is shaped like an Entra access
+    token (header.payload.signature, the payload's ``aud`` naming the resource the scope asked for,
+    as Entra ID does: ``https://management.azure.com/.default`` gives ``aud`` =
+    ``https://management.azure.com``), so a data-plane endpoint can refuse a token meant for another
+    resource. The signature part is a simulator secret: a token in any output is caught as a leak."""
+
+    def _token(self, scopes: tuple[str, ...]) -> tuple[str, int]:
+        from pros_cli.simulator.core import TENANT_ID, new_secret
+
+        expires = int(time.time()) + 3600
+        scope = scopes[0] if scopes else ""
+        audience = scope[: -len("/.default")] if scope.endswith("/.default") else scope
+        claims = {"aud": audience, "tid": TENANT_ID, "oid": CALLER_OBJECT_ID, "exp": expires}
+        parts = [{"alg": "none", "typ": "JWT"}, claims]
+        encoded = [base64.urlsafe_b64encode(json.dumps(p).encode()).decode().rstrip("=") for p in parts]
+        return ".".join([*encoded, new_secret()]), expires
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
 
-        return AccessToken("simulator-token", int(time.time()) + 3600)
+        return AccessToken(*self._token(scopes))
 
     def get_token_info(self, *scopes: str, options: Any = None) -> Any:
         from azure.core.credentials import AccessTokenInfo
 
-        return AccessTokenInfo("simulator-token", int(time.time()) + 3600)
+        return AccessTokenInfo(*self._token(scopes))
+
+
+def token_audience(authorization: str | None) -> str | None:
+    """The ``aud`` claim of a ``Bearer`` token (None: no bearer token, or not a token)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    parts = authorization.split(" ", 1)[1].strip().split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError:
+        return None
+    audience = claims.get("aud") if isinstance(claims, dict) else None
+    return audience if isinstance(audience, str) else None

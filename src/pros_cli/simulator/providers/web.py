@@ -478,7 +478,12 @@ def _list_settings(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) 
 def _list_host_keys(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
     """``POST .../sites/{name}/host/default/listkeys`` (WebApps_ListHostKeys): the host's master
     key, function keys and system keys. The keys are made once and stay until rotated."""
-    stored = _site_or_404(s, sub, rg, name)
+    return SimResponse(200, dict(host_keys(_site_or_404(s, sub, rg, name))))
+
+
+def host_keys(stored: dict[str, Any]) -> dict[str, Any]:
+    """The Functions host's keys of a stored site, made on first use (extensions add system keys
+    of their own once the host loads them: see web_scm)."""
     keys = stored["body"].get(HOST_KEYS_KEY)
     if keys is None:
         keys = stored["body"][HOST_KEYS_KEY] = {
@@ -486,7 +491,7 @@ def _list_host_keys(s: Simulator, req: SimRequest, sub: str, rg: str, name: str)
             "functionKeys": {"default": new_secret()},
             "systemKeys": {},
         }
-    return SimResponse(200, dict(keys))
+    return keys
 
 
 def _check_name(s: Simulator, req: SimRequest, sub: str) -> SimResponse:
