@@ -108,7 +108,12 @@ def removals(
     for r in old:
         if r.key in keep or r.key not in recorded_keys or r.external:
             continue
-        r.delete_after = tuple(sorted(dependents.get(r.key, ())))
+        after = set(dependents.get(r.key, ()))
+        if r.parent in keep:
+            # Its parent stays and may change in the same run (a Traffic Manager profile whose new
+            # endpoint list already leaves this endpoint out): the delete comes after that change.
+            after.add(r.parent)
+        r.delete_after = tuple(sorted(after))
         via = sorted({str(region_of.get(d)) for d in r.depends_on if region_of.get(d) in gone_regions})
         if r.region in gone_regions:
             why = f"region {r.region} was removed from the deployment"

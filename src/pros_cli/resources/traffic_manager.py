@@ -300,6 +300,11 @@ class TrafficManagerEndpoint(Resource):
         where = f" ({self.region})" if self.region else ""
         return f"{self.label} {self.name} of {self.profile_name}{where}"
 
+    def display_name(self) -> str:
+        """``profile/endpoint``: a region's endpoint may be in the deployment's profile or in its
+        geography's profile."""
+        return f"{self.profile_name}/{self.name}"
+
     @property
     def target(self) -> str:
         """The gateway host: from the APIM service's gatewayUrl once it is known, else its
