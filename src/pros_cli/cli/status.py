@@ -64,7 +64,7 @@ def status(
     spec = recorded_spec(state, base_name=base_name, subscription_id=subscription)
     wanted = provision_keys(spec) | set(state.resources)
     resources = [r for r in full_graph(spec) if r.key in wanted]
-    code = show(app, base_name, subscription, resources, dict(state.items()))
+    code = show(app, base_name, subscription, resources, dict(state.items()), spec=spec)
     return int(code if code is not None else ExitCode.OK)
 
 
@@ -75,10 +75,12 @@ def show(
     resources: list[Any],
     recorded: dict[str, Any],
     report: Any = None,
+    spec: Any = None,
 ) -> int:
-    """Collect (unless ``report`` already has the rows) and print the status; the exit status."""
+    """Collect (unless ``report`` already has the rows) and print the status; the exit status.
+    ``spec``: the recorded deployment, for how Traffic Manager routes it."""
     from pros_cli.errors import ExitCode
-    from pros_cli.status import Report, collect
+    from pros_cli.status import Report, collect, routing_view
 
     if report is None:
         echo = app.make_echo()
@@ -89,6 +91,7 @@ def show(
     else:
         keep = {r.key for r in resources}
         report = Report([row for row in report.rows if row.key in keep], report.errors, report.warnings)
+    routing = routing_view(spec, report.rows) if spec is not None else None
     if app.json:
         from pros_cli.cli import render
 
@@ -101,10 +104,13 @@ def show(
                 "resources": [row.to_json() for row in report.rows],
                 "errors": report.errors,
                 "warnings": report.warnings,
+                **({"routing": routing} if routing is not None else {}),
             }
         )
     else:
         _table(report, base_name, subscription)
+        if routing is not None:
+            _routing_lines(app, routing)
     for error in report.errors:
         app.ui.err(f"error: {error}")
     if report.errors:
@@ -137,6 +143,21 @@ def _table(report: Any, base_name: str, subscription: str) -> None:
     word = "healthy" if report.healthy else "NOT healthy"
     parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     console.print(f"Status: {word} ({parts}).", markup=False)
+
+
+def _routing_lines(app: App, routing: dict[str, Any]) -> None:
+    """Each region's geography, and each geography's endpoint with its probe status."""
+    method, scope = routing["method"], routing["failover_scope"]
+    lines = [f"Routing: {method} (failover scope {scope})"]
+    for geography in routing["geographies"]:
+        where = f"endpoint {geography['endpoint'] or '-'}"
+        if geography["nested"]:
+            where = f"nested endpoint {geography['endpoint'] or '-'} -> profile {geography['profile'] or '-'}"
+        lines.append(
+            f"  {geography['name']}: {', '.join(geography['codes'])} -> {', '.join(geography['regions'])} "
+            f"({where}: {geography['endpoint_status']})"
+        )
+    app.out("\n".join(lines))
 
 
 def _report_gone(app: App, base_name: str, subscription: str, data: dict[str, Any]) -> int:
