@@ -301,3 +301,15 @@ def stop_gateway(sim: Simulator, name: str) -> None:
         for stored in sim.resources_of_type("microsoft.apimanagement/service"):
             if stored["body"]["name"] == name:
                 stored["body"]["properties"]["provisioningState"] = "Failed"
+
+
+def test_teardown_removes_the_geography_profiles_too(sim, az_parser):
+    provision(*REGIONS, *GEOGRAPHIC)
+    down = run_pros("teardown", "--yes")
+    assert down.code == 0, down.err
+    assert list(tm(sim).profiles.list_by_resource_group("rg-demo")) == []
+    deletes = [w for w in writes(sim) if w.startswith("DELETE") and "trafficmanagerprofiles" in w.lower()]
+    # The nested endpoint leaves the deployment's profile, which goes before the geography's profile.
+    order = [w.rsplit("/", 1)[-1] for w in deletes]
+    assert order.index("tm-demo") < order.index("tm-demo-geo-eu")
+    check_az(az_parser, down)
