@@ -12,7 +12,7 @@ from pros_cli.azure.clients import ClientFactory, raw_json
 from pros_cli.geo import hierarchy
 from pros_cli.simulator.core import Simulator
 from tests.cli.gateway_helpers import pool_members, spec
-from tests.conftest import SUB, load_state, run_pros
+from tests.conftest import SUB, load_state, run_pros, state_file
 
 REGIONS = ("-l", "westeurope", "-l", "northeurope", "-l", "eastus")
 GEO = ("--geo", "westeurope=GEO-EU", "--geo", "northeurope=GEO-EU", "--geo", "eastus=GEO-NA,WORLD")
@@ -313,3 +313,22 @@ def test_teardown_removes_the_geography_profiles_too(sim, az_parser):
     order = [w.rsplit("/", 1)[-1] for w in deletes]
     assert order.index("tm-demo") < order.index("tm-demo-geo-eu")
     check_az(az_parser, down)
+
+
+def test_discover_reads_the_routing_back_from_traffic_manager(sim):
+    provision(*REGIONS, *GEOGRAPHIC)
+    original = load_state()
+    state_file().unlink()
+    rebuilt = run_pros("status", "-n", "demo", "--discover", "--write-state", "-o", "json")
+    assert rebuilt.code == 0, rebuilt.err
+    assert "not part of the deployment" not in rebuilt.err  # the geography profile is recognised
+    settings = load_state()["settings"]
+    assert settings["routing_method"] == "geographic"
+    assert dict(token.split("=") for token in settings["geo"] if "=" in token) == {
+        "westeurope": "GEO-EU",
+        "northeurope": "GEO-EU",
+        "eastus": "GEO-NA",
+    }
+    assert set(load_state()["resources"]) == set(original["resources"])
+    plan = run_pros("provision", "--dry-run", "-o", "json").json()
+    assert {c["action"] for c in plan["changes"]} == {"no-op"}
