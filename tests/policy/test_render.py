@@ -214,11 +214,11 @@ def test_named_value_values_are_checked() -> None:
         "pros-eventgrid-endpoint": "https://t.eastus-1.eventgrid.azure.net/api/events",
         "pros-geography": "none",
     }
-    with_geography = named_value_values("eastus", "https://t.eastus-1.eventgrid.azure.net/api/events", "GEO-NA")
-    assert with_geography["pros-geography"] == "GEO-NA"
+    topic = "https://t.eastus-1.eventgrid.azure.net/api/events"
+    assert named_value_values("eastus", topic, "GEO-NA")["pros-geography"] == "GEO-NA"
     for geography in ("none", "geo-na", "GEO NA", "", "X" * 65):
         with pytest.raises(ValueError):
-            named_value_values("eastus", "https://t.eastus-1.eventgrid.azure.net/api/events", geography)
+            named_value_values("eastus", topic, geography)
     for region, endpoint in [
         ("East US", "https://t.eastus-1.eventgrid.azure.net/api/events"),
         ("eastus", "http://t.eastus-1.eventgrid.azure.net/api/events"),
