@@ -332,3 +332,25 @@ def test_discover_reads_the_routing_back_from_traffic_manager(sim):
     assert set(load_state()["resources"]) == set(original["resources"])
     plan = run_pros("provision", "--dry-run", "-o", "json").json()
     assert {c["action"] for c in plan["changes"]} == {"no-op"}
+
+
+def test_a_new_region_gets_its_geography_once_its_gateway_exists(sim, az_parser):
+    provision(*REGIONS, *GEOGRAPHIC)
+    start = len(sim.log_entries())
+    run = run_pros("provision", *REGIONS, "-l", "japaneast", *GEO, "--geo", "japaneast=GEO-AS")
+    assert run.code == 0, run.err
+    assert endpoints(profile(sim, "tm-demo"))["apim-japaneast"]["properties"]["geoMapping"] == ["GEO-AS"]
+    log = [e for e in sim.log_entries()[start:] if not e.get("fault")]
+    apim = spec("japaneast").names.apim("japaneast").lower()
+    # The gateway's create finished (its last poll) before the profile sent Asia's callers to it.
+    gateway_done = max(
+        i for i, e in enumerate(log) if apim in e["path"].lower() and e["method"] in ("PUT", "GET")
+    )
+    layout = next(
+        i
+        for i, e in enumerate(log)
+        if e["method"] == "PUT" and e["path"].lower().endswith("/trafficmanagerprofiles/tm-demo")
+    )
+    assert gateway_done < layout
+    assert run_pros("provision").echoed == []
+    check_az(az_parser, run)

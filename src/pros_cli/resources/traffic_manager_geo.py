@@ -167,8 +167,9 @@ class NestedEndpoint(TrafficManagerEndpoint):
 
 def traffic_manager_nodes(spec: Spec, *, rg_key: str, apims: Mapping[str, Resource]) -> list[Resource]:
     """The profile, its endpoints and (geographic routing) the geographies' profiles, each listed
-    after what it depends on. The deployment's profile waits for the geography profiles and their
-    endpoints, so a change of routing never points a geography at an empty profile."""
+    after what it depends on. With geographic or priority routing the deployment's profile waits
+    for the gateways and the geography profiles with their endpoints, so a change of routing never
+    points callers at an empty profile or a gateway that does not answer yet."""
     out: list[Resource] = []
     children: dict[str, tuple[GeographyProfile, tuple[str, ...]]] = {}
     for geography in spec.geographies:
@@ -185,6 +186,10 @@ def traffic_manager_nodes(spec: Spec, *, rg_key: str, apims: Mapping[str, Resour
         out += [child, *members]
         children[geography.name] = (child, tuple(m.key for m in members))
     waits = tuple(key for child, members in children.values() for key in (child.key, *members))
+    if spec.routing_method != "performance":
+        # A routing or layout change writes every endpoint with the profile: a geography (or the
+        # first priority) is never pointed at a gateway that is still being created.
+        waits += tuple(apims[r].key for r in spec.regions)
     profile = TrafficManagerProfile(spec, key=TM_KEY, depends_on=(rg_key, *waits), parent=rg_key)
     out.append(profile)
     endpoints: list[TrafficManagerEndpoint] = []
