@@ -58,6 +58,7 @@ class Report:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     auth_failed: bool = False
+    routing: dict[str, Any] | None = None  # how Traffic Manager routes it (routing_view)
 
     @property
     def healthy(self) -> bool:

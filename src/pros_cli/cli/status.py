@@ -77,10 +77,9 @@ def show(
     report: Any = None,
     spec: Any = None,
 ) -> int:
-    """Collect (unless ``report`` already has the rows) and print the status; the exit status.
-    ``spec``: the recorded deployment, for how Traffic Manager routes it."""
+    """Collect (unless ``report`` already has the rows) and print the status; the exit status."""
     from pros_cli.errors import ExitCode
-    from pros_cli.status import Report, collect, routing_view
+    from pros_cli.status import Report, collect
 
     if report is None:
         echo = app.make_echo()
@@ -91,7 +90,7 @@ def show(
     else:
         keep = {r.key for r in resources}
         report = Report([row for row in report.rows if row.key in keep], report.errors, report.warnings)
-    routing = routing_view(spec, report.rows) if spec is not None else None
+    report.routing = _routing(spec, report.rows)
     if app.json:
         from pros_cli.cli import render
 
@@ -104,13 +103,11 @@ def show(
                 "resources": [row.to_json() for row in report.rows],
                 "errors": report.errors,
                 "warnings": report.warnings,
-                **({"routing": routing} if routing is not None else {}),
+                **({"routing": report.routing} if report.routing is not None else {}),
             }
         )
     else:
         _table(report, base_name, subscription)
-        if routing is not None:
-            _routing_lines(app, routing)
     for error in report.errors:
         app.ui.err(f"error: {error}")
     if report.errors:
@@ -143,12 +140,20 @@ def _table(report: Any, base_name: str, subscription: str) -> None:
     word = "healthy" if report.healthy else "NOT healthy"
     parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     console.print(f"Status: {word} ({parts}).", markup=False)
+    if report.routing is not None:
+        console.print(_routing_lines(report.routing), markup=False)
 
 
-def _routing_lines(app: App, routing: dict[str, Any]) -> None:
-    """Each region's geography, and each geography's endpoint with its probe status."""
-    method, scope = routing["method"], routing["failover_scope"]
-    lines = [f"Routing: {method} (failover scope {scope})"]
+def _routing(spec: Any, rows: list[Any]) -> dict[str, Any] | None:
+    """How Traffic Manager routes the deployment (None without the recorded spec)."""
+    from pros_cli.status import routing_view
+
+    return routing_view(spec, rows) if spec is not None else None
+
+
+def _routing_lines(routing: dict[str, Any]) -> str:
+    """Each geography: its codes, its regions, and its endpoint with the probe status."""
+    lines = [f"Routing: {routing['method']} (failover scope {routing['failover_scope']})"]
     for geography in routing["geographies"]:
         where = f"endpoint {geography['endpoint'] or '-'}"
         if geography["nested"]:
@@ -157,7 +162,7 @@ def _routing_lines(app: App, routing: dict[str, Any]) -> None:
             f"  {geography['name']}: {', '.join(geography['codes'])} -> {', '.join(geography['regions'])} "
             f"({where}: {geography['endpoint_status']})"
         )
-    app.out("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _report_gone(app: App, base_name: str, subscription: str, data: dict[str, Any]) -> int:
