@@ -9,8 +9,8 @@ from pros_cli.errors import UsageError
 from pros_cli.geo import check_routing, geographies, hierarchy, parse_mapping
 from tests.conftest import make_spec
 
-THREE = ("westeurope", "northeurope", "eastus")
-MAPPING = ("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA", "WORLD")
+THREE = ("westeurope", "swedencentral", "eastus")
+MAPPING = ("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA", "WORLD")
 
 
 def test_the_documented_hierarchy() -> None:
@@ -28,7 +28,7 @@ def test_a_token_without_a_region_continues_the_codes_before_it() -> None:
     # Settings split list values at commas: eastus=GEO-NA,WORLD arrives as two tokens.
     assert parse_mapping(MAPPING) == (
         ("westeurope", ("GEO-EU",)),
-        ("northeurope", ("GEO-EU",)),
+        ("swedencentral", ("GEO-EU",)),
         ("eastus", ("GEO-NA", "WORLD")),
     )
     assert parse_mapping(["East US=geo-na,world"]) == (("eastus", ("GEO-NA", "WORLD")),)
@@ -37,31 +37,32 @@ def test_a_token_without_a_region_continues_the_codes_before_it() -> None:
 def test_regions_with_the_same_codes_share_a_geography() -> None:
     groups = geographies(THREE, parse_mapping(MAPPING))
     assert [(g.name, g.regions, g.nested) for g in groups] == [
-        ("GEO-EU", ("westeurope", "northeurope"), True),
+        ("GEO-EU", ("westeurope", "swedencentral"), True),
         ("GEO-NA", ("eastus",), False),
     ]
     same = geographies(
-        ("westeurope", "northeurope"), parse_mapping(["westeurope=GEO-EU,WORLD", "northeurope=WORLD,GEO-EU"])
+        ("westeurope", "swedencentral"),
+        parse_mapping(["westeurope=GEO-EU,WORLD", "swedencentral=WORLD,GEO-EU"]),
     )
-    assert [(g.codes, g.regions) for g in same] == [(("GEO-EU", "WORLD"), ("westeurope", "northeurope"))]
+    assert [(g.codes, g.regions) for g in same] == [(("GEO-EU", "WORLD"), ("westeurope", "swedencentral"))]
 
 
 @pytest.mark.parametrize(
     ("tokens", "message"),
     [
         (
-            ("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-XX", "WORLD"),
+            ("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-XX", "WORLD"),
             "unknown geography code GEO-XX",
         ),
-        (("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-EU", "WORLD"), "GEO-EU is given twice"),
+        (("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-EU", "WORLD"), "GEO-EU is given twice"),
         (
-            ("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=WORLD", "WORLD"),
+            ("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=WORLD", "WORLD"),
             "WORLD is given twice for eastus",
         ),
-        (("westeurope=GEO-EU", "eastus=GEO-NA", "WORLD"), "northeurope has none"),
-        (("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA"), "no region serves WORLD"),
+        (("westeurope=GEO-EU", "eastus=GEO-NA", "WORLD"), "swedencentral has none"),
+        (("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA"), "no region serves WORLD"),
         (
-            ("westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA", "WORLD", "japaneast=GEO-AS"),
+            ("westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA", "WORLD", "japaneast=GEO-AS"),
             "japaneast",
         ),
         (("westeurope=GEO-EU", "westeurope=FR"), "westeurope is given twice"),
@@ -84,7 +85,7 @@ def test_failover_within_a_geography_needs_geographic_routing() -> None:
     spec = make_spec(
         regions=list(THREE), routing_method="geographic", geo=list(MAPPING), failover_scope="geography"
     )
-    assert spec.failover_regions("northeurope") == ("westeurope", "northeurope")
+    assert spec.failover_regions("swedencentral") == ("westeurope", "swedencentral")
     assert spec.failover_regions("eastus") == ("eastus",)
     assert make_spec(regions=list(THREE)).failover_regions("eastus") == THREE
 
@@ -92,8 +93,8 @@ def test_failover_within_a_geography_needs_geographic_routing() -> None:
 def test_the_spec_keeps_the_mapping_and_the_method() -> None:
     spec = make_spec(regions=list(THREE), routing_method="Geographic", geo=list(MAPPING))
     assert spec.routing_method == "geographic"
-    assert spec.to_state()["geo"] == ["westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA,WORLD"]
-    assert spec.geography_of("northeurope").name == "GEO-EU"
+    assert spec.to_state()["geo"] == ["westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA,WORLD"]
+    assert spec.geography_of("swedencentral").name == "GEO-EU"
     # Not geographic: the mapping is kept (checked all the same) but there are no geographies.
     kept = make_spec(regions=list(THREE), geo=list(MAPPING))
     assert kept.geographies == () and kept.geo == spec.geo

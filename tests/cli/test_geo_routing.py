@@ -14,8 +14,8 @@ from pros_cli.simulator.core import Simulator
 from tests.cli.gateway_helpers import pool_members, spec
 from tests.conftest import SUB, load_state, run_pros, state_file
 
-REGIONS = ("-l", "westeurope", "-l", "northeurope", "-l", "eastus")
-GEO = ("--geo", "westeurope=GEO-EU", "--geo", "northeurope=GEO-EU", "--geo", "eastus=GEO-NA,WORLD")
+REGIONS = ("-l", "westeurope", "-l", "swedencentral", "-l", "eastus")
+GEO = ("--geo", "westeurope=GEO-EU", "--geo", "swedencentral=GEO-EU", "--geo", "eastus=GEO-NA,WORLD")
 GEOGRAPHIC = ("--routing-method", "geographic", *GEO)
 PROFILE = "Microsoft.Network/trafficmanagerprofiles"
 
@@ -66,7 +66,7 @@ def test_three_regions_in_two_geographies(sim, az_parser):
         for (t, _), c in planned.items()
         if t.endswith("externalEndpoints") and c["az"][0].count("tm-demo-geo-eu")
     ]
-    assert sorted(c["region"] for c in members) == ["northeurope", "westeurope"]
+    assert sorted(c["region"] for c in members) == ["swedencentral", "westeurope"]
     assert all("--geo-mapping" not in c["az"][0] for c in members)  # performance inside the geography
 
     run = provision(*REGIONS, *GEOGRAPHIC)
@@ -82,15 +82,15 @@ def test_three_regions_in_two_geographies(sim, az_parser):
     assert top_endpoints["apim-eastus"]["properties"]["geoMapping"] == ["GEO-NA", "WORLD"]
     assert inner["properties"]["trafficRoutingMethod"] == "Performance"
     assert inner["tags"] == {"managed-by": "pros", "pros-deployment": "demo"}
-    s = spec("westeurope", "northeurope", "eastus")
+    s = spec("westeurope", "swedencentral", "eastus")
     assert {name: e["properties"]["target"] for name, e in endpoints(inner).items()} == {
-        f"apim-{r}": f"{s.names.apim(r)}.azure-api.net" for r in ("westeurope", "northeurope")
+        f"apim-{r}": f"{s.names.apim(r)}.azure-api.net" for r in ("westeurope", "swedencentral")
     }
     assert all("geoMapping" not in e["properties"] for e in endpoints(inner).values())
     recorded = load_state()["settings"]
     assert recorded["routing_method"] == "geographic"
     # As given (list settings split at commas; a code without REGION= belongs to the region before it).
-    assert recorded["geo"] == ["westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA", "WORLD"]
+    assert recorded["geo"] == ["westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA", "WORLD"]
 
     before = writes(sim)
     again = run_pros("provision")
@@ -102,14 +102,17 @@ def test_three_regions_in_two_geographies(sim, az_parser):
 
 
 BAD = [
-    (("--geo", "westeurope=GEO-EU", "--geo", "northeurope=GEO-EU", "--geo", "eastus=GEO-XX,WORLD"), "GEO-XX"),
     (
-        ("--geo", "westeurope=GEO-EU", "--geo", "northeurope=GEO-EU,FR", "--geo", "eastus=GEO-NA,WORLD"),
+        ("--geo", "westeurope=GEO-EU", "--geo", "swedencentral=GEO-EU", "--geo", "eastus=GEO-XX,WORLD"),
+        "GEO-XX",
+    ),
+    (
+        ("--geo", "westeurope=GEO-EU", "--geo", "swedencentral=GEO-EU,FR", "--geo", "eastus=GEO-NA,WORLD"),
         "twice",
     ),
-    (("--geo", "westeurope=GEO-EU,WORLD", "--geo", "northeurope=GEO-EU", "--geo", "eastus=WORLD"), "twice"),
-    (("--geo", "westeurope=GEO-EU", "--geo", "eastus=GEO-NA,WORLD"), "northeurope has none"),
-    (("--geo", "westeurope=GEO-EU", "--geo", "northeurope=GEO-EU", "--geo", "eastus=GEO-NA"), "WORLD"),
+    (("--geo", "westeurope=GEO-EU,WORLD", "--geo", "swedencentral=GEO-EU", "--geo", "eastus=WORLD"), "twice"),
+    (("--geo", "westeurope=GEO-EU", "--geo", "eastus=GEO-NA,WORLD"), "swedencentral has none"),
+    (("--geo", "westeurope=GEO-EU", "--geo", "swedencentral=GEO-EU", "--geo", "eastus=GEO-NA"), "WORLD"),
 ]
 
 
@@ -141,7 +144,7 @@ def test_a_code_azure_no_longer_lists_is_refused_before_any_write(sim, monkeypat
     reads_before = sim.count("GET", path_contains="trafficManagerGeographicHierarchies")
     run = run_pros(
         "provision", "--routing-method", "geographic",
-        "--geo", "westeurope=GEO-EU", "--geo", "northeurope=FR", "--geo", "eastus=GEO-NA,WORLD",
+        "--geo", "westeurope=GEO-EU", "--geo", "swedencentral=FR", "--geo", "eastus=GEO-NA,WORLD",
     )  # fmt: skip
     assert run.code == 2, run.err
     assert "FR" in run.err and "hierarchy" in run.err
@@ -155,9 +158,9 @@ def test_with_geography_failover_scope_each_pool_holds_exactly_its_geography(sim
     assert run.code == 0, run.err
     assert "geography GEO-NA has one region (eastus)" in run.err
     assert "failover within it is impossible" in run.err
-    s = spec("westeurope", "northeurope", "eastus")
-    expected = {"westeurope": ("westeurope", "northeurope"), "northeurope": ("westeurope", "northeurope"),
-                "eastus": ("eastus",)}  # fmt: skip
+    s = spec("westeurope", "swedencentral", "eastus")
+    europe = ("westeurope", "swedencentral")
+    expected = {"westeurope": europe, "swedencentral": europe, "eastus": ("eastus",)}
     for gateway, regions in expected.items():
         for pool, prefix in (("openai-pool", "openai"), ("functions-pool", "func")):
             members = {name: priority for name, priority, _ in pool_members(sim, s, gateway, pool)}
@@ -173,7 +176,7 @@ def test_with_geography_failover_scope_each_pool_holds_exactly_its_geography(sim
     wide = run_pros("backends", "--failover-scope", "global")
     assert wide.code == 0, wide.err
     members = {name for name, _, _ in pool_members(sim, s, "eastus", "openai-pool")}
-    assert members == {"openai-westeurope", "openai-northeurope", "openai-eastus"}
+    assert members == {"openai-westeurope", "openai-swedencentral", "openai-eastus"}
     check_az(az_parser, run, wide)
 
 
@@ -186,7 +189,7 @@ def test_switching_performance_to_geographic_updates_the_same_profile(sim, az_pa
     data = plan.json()
     assert {s["name"]: (s["from"], s["to"]) for s in data["settings"]} == {
         "routing_method": ("performance", "geographic"),
-        "geo": ([], ["westeurope=GEO-EU", "northeurope=GEO-EU", "eastus=GEO-NA", "WORLD"]),
+        "geo": ([], ["westeurope=GEO-EU", "swedencentral=GEO-EU", "eastus=GEO-NA", "WORLD"]),
     }
     changes = {(c["type"], c["name"], c["action"]) for c in data["changes"] if c["action"] != "no-op"}
     assert (PROFILE, "tm-demo", "update") in changes
@@ -196,7 +199,7 @@ def test_switching_performance_to_geographic_updates_the_same_profile(sim, az_pa
     # The regions of the shared geography move into its profile: their old endpoints go, with --prune.
     refused = run_pros("provision", *GEOGRAPHIC)
     assert refused.code == 2 and "--prune" in refused.err
-    assert "apim-westeurope of tm-demo" in refused.err and "apim-northeurope of tm-demo" in refused.err
+    assert "apim-westeurope of tm-demo" in refused.err and "apim-swedencentral of tm-demo" in refused.err
     assert refused.echoed == []
 
     count_writes = len(writes(sim))
@@ -221,7 +224,7 @@ def test_switching_performance_to_geographic_updates_the_same_profile(sim, az_pa
     assert "kept but not used" in back.err
     final = profile(sim, "tm-demo")
     assert final["properties"]["trafficRoutingMethod"] == "Performance"
-    assert set(endpoints(final)) == {"apim-westeurope", "apim-northeurope", "apim-eastus"}
+    assert set(endpoints(final)) == {"apim-westeurope", "apim-swedencentral", "apim-eastus"}
     assert final["properties"]["dnsConfig"]["fqdn"] == before["properties"]["dnsConfig"]["fqdn"]
     assert "tm-demo-geo-eu" not in {p.name for p in tm(sim).profiles.list_by_resource_group("rg-demo")}
     check_az(az_parser, plan, run, back)
@@ -235,7 +238,7 @@ def test_moving_a_code_between_geographies_is_one_update(sim, az_parser):
         "--geo",
         "westeurope=GEO-EU,WORLD",
         "--geo",
-        "northeurope=GEO-EU,WORLD",
+        "swedencentral=GEO-EU,WORLD",
         "--geo",
         "eastus=GEO-NA",
     )
@@ -270,15 +273,17 @@ def test_status_shows_geographies_and_the_probe_status_of_nested_profiles(sim):
     data = run_pros("status", "-o", "json").json()
     routing = data["routing"]
     assert routing["method"] == "geographic"
-    assert routing["regions"] == {"westeurope": "GEO-EU", "northeurope": "GEO-EU", "eastus": "GEO-NA"}
+    assert routing["regions"] == {"westeurope": "GEO-EU", "swedencentral": "GEO-EU", "eastus": "GEO-NA"}
     eu = next(g for g in routing["geographies"] if g["name"] == "GEO-EU")
     assert eu["nested"] and eu["profile"] == "tm-demo-geo-eu" and eu["endpoint_status"] == "Online"
     rows = {r["key"]: r for r in data["resources"]}
     assert "serves GEO-NA, WORLD" in rows["traffic-manager/endpoints/eastus"]["detail"]
-    assert "in geography GEO-EU" in rows["traffic-manager/geographies/geo-eu/endpoints/northeurope"]["detail"]
+    assert (
+        "in geography GEO-EU" in rows["traffic-manager/geographies/geo-eu/endpoints/swedencentral"]["detail"]
+    )
 
     # One European gateway down: the geography is still served (one healthy region is enough).
-    s = spec("westeurope", "northeurope", "eastus")
+    s = spec("westeurope", "swedencentral", "eastus")
     stop_gateway(sim, s.names.apim("westeurope"))
     one = run_pros("status", "-o", "json").json()
     assert (
@@ -286,10 +291,10 @@ def test_status_shows_geographies_and_the_probe_status_of_nested_profiles(sim):
     )
     assert {r["key"]: r["health"] for r in one["resources"]}["traffic-manager/nested/geo-eu"] == "ok"
     # Both down: Traffic Manager degrades the nested endpoint, and status says so (exit 3).
-    stop_gateway(sim, s.names.apim("northeurope"))
+    stop_gateway(sim, s.names.apim("swedencentral"))
     both = run_pros("status")
     assert both.code == 3
-    assert "GEO-EU: GEO-EU -> westeurope, northeurope" in both.out and "Degraded" in both.out
+    assert "GEO-EU: GEO-EU -> westeurope, swedencentral" in both.out and "Degraded" in both.out
     rows = {r["key"]: r for r in run_pros("status", "-o", "json").json()["resources"]}
     assert rows["traffic-manager/nested/geo-eu"]["health"] == "degraded"
     assert "endpoint monitor status Degraded" in rows["traffic-manager/nested/geo-eu"]["detail"]
@@ -326,7 +331,7 @@ def test_discover_reads_the_routing_back_from_traffic_manager(sim):
     assert settings["routing_method"] == "geographic"
     assert dict(token.split("=") for token in settings["geo"] if "=" in token) == {
         "westeurope": "GEO-EU",
-        "northeurope": "GEO-EU",
+        "swedencentral": "GEO-EU",
         "eastus": "GEO-NA",
     }
     assert set(load_state()["resources"]) == set(original["resources"])
