@@ -18,6 +18,7 @@ is kept here. "Region of Crimea" is listed under UA without a code and is left o
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import Any
 
@@ -424,10 +425,10 @@ def is_known(code: str) -> bool:
 
 
 def rest_body() -> dict[str, Any]:
-    """The whole GET answer (GeographicHierarchy-GET-default.json's shape)."""
+    """The whole GET answer (GeographicHierarchy-GET-default.json's shape), a fresh copy."""
     return {
         "id": "/providers/Microsoft.Network/trafficManagerGeographicHierarchies/default",
         "name": "default",
         "type": "Microsoft.Network/trafficManagerGeographicHierarchies",
-        "properties": {"geographicHierarchy": tree()},
+        "properties": {"geographicHierarchy": copy.deepcopy(tree())},
     }
