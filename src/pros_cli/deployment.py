@@ -134,7 +134,12 @@ def removals(
     for r in old:
         if r.key in keep or r.key not in recorded_keys or r.external:
             continue
-        r.delete_after = tuple(sorted(dependents.get(r.key, ())))
+        after = set(dependents.get(r.key, ()))
+        if r.parent in keep:
+            # Its parent stays and may change in the same run (a Traffic Manager profile whose new
+            # endpoint list already leaves this endpoint out): the delete comes after that change.
+            after.add(r.parent)
+        r.delete_after = tuple(sorted(after))
         via = sorted({str(region_of.get(d)) for d in r.depends_on if region_of.get(d) in gone_regions})
         if r.region in gone_regions:
             why = f"region {r.region} was removed from the deployment"
@@ -254,10 +259,43 @@ def target_for(
                 hint="run pros provision with them to apply them, or drop them from this run",
             )
         scope = frozenset(r.key for r in resources if r.created_by == f"pros {command}")
-        return Target(spec, resources, (), effective, setting_changes, scope=scope)
+        return Target(
+            spec, resources, (), effective, setting_changes, scope=scope, warnings=routing_notes(spec)
+        )
     keys = {r.key for r in resources}
     removed: list[tuple[Resource, str]] = []
     if set(state.resources) - keys:
         old = made_graph(state, build, base_name=base_name, subscription_id=subscription_id)
         removed = removals(old, resources, set(state.resources), setting_changes)
-    return Target(spec, resources, removed, effective, setting_changes)
+    target = Target(spec, resources, removed, effective, setting_changes, warnings=routing_notes(spec))
+    target.checks = routing_checks(spec)
+    return target
+
+
+def routing_checks(spec: Spec) -> list[Callable[[Any], None]]:
+    """Checks of the routing settings that need Azure (the live geographic hierarchy)."""
+    from pros_cli.resources.traffic_manager_geo import hierarchy_check
+
+    check = hierarchy_check(spec)
+    return [check] if check is not None else []
+
+
+def routing_notes(spec: Spec) -> list[str]:
+    """What the routing settings mean for failover, said before the plan."""
+    notes = []
+    if spec.routing_method != "geographic" and spec.geo:
+        notes.append(
+            f"the geography mapping (--geo) is kept but not used: the routing method is {spec.routing_method}"
+        )
+    if spec.failover_scope == "geography":
+        for geography in spec.geographies:
+            if not geography.nested:
+                (region,) = geography.regions
+                codes = ",".join(geography.codes)
+                notes.append(
+                    f"failover scope geography: geography {geography.name} has one region ({region}), "
+                    f"so failover within it is impossible: when {region} throttles or fails, its gateway "
+                    f"answers 429/503 instead of sending the call elsewhere (add a region and --geo "
+                    f"REGION={codes} to give it a second one)"
+                )
+    return notes

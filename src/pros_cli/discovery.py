@@ -94,7 +94,46 @@ def derive_settings(clients: Any, found: list[dict[str, Any]], resource_group: s
         version = get_path(body, "properties.functionAppConfig.runtime.version")
         fx = str(get_path(body, "properties.siteConfig.linuxFxVersion") or "")
         settings["python_version"] = version or (fx.split("|", 1)[1] if "|" in fx else None)
+    settings.update(derive_routing(clients, by_type, resource_group, settings.get("regions") or []))
     return {k: v for k, v in settings.items() if v is not None}
+
+
+def derive_routing(
+    clients: Any, by_type: dict[str, list[dict[str, Any]]], resource_group: str, regions: list[str]
+) -> dict[str, Any]:
+    """Routing method and geography mapping from the Traffic Manager profiles: the deployment's
+    profile is the one no other profile nests; with geographic routing each region's codes are
+    those of the endpoint that reaches its gateway (directly, or through a nested profile)."""
+    from pros_cli.azure.clients import raw_json
+
+    profiles = by_type.get("microsoft.network/trafficmanagerprofiles", [])
+    if not profiles:
+        return {}
+    tm = clients.get("trafficmanager")
+    bodies = {p["name"]: tm.profiles.get(resource_group, p["name"], cls=raw_json) for p in profiles}
+    nested = {
+        str(get_path(e, "properties.targetResourceId") or "").rsplit("/", 1)[-1].lower()
+        for body in bodies.values()
+        for e in get_path(body, "properties.endpoints") or []
+    }
+    top = next((b for name, b in bodies.items() if name.lower() not in nested), None)
+    method = str(get_path(top, "properties.trafficRoutingMethod") or "").lower()
+    if method not in ("performance", "priority", "geographic"):
+        return {}
+    out: dict[str, Any] = {"routing_method": method}
+    if method != "geographic":
+        return out
+    geo: dict[str, list[str]] = {}
+    for endpoint in get_path(top, "properties.endpoints") or []:
+        codes = list(get_path(endpoint, "properties.geoMapping") or [])
+        child = str(get_path(endpoint, "properties.targetResourceId") or "").rsplit("/", 1)[-1]
+        members = get_path(bodies.get(child), "properties.endpoints") if child else [endpoint]
+        for member in members or []:
+            region = _region(get_path(member, "properties.endpointLocation"))
+            if region and codes:
+                geo[region] = codes
+    out["geo"] = [f"{r}={','.join(geo[r])}" for r in regions if r in geo]
+    return out
 
 
 def discover_and_report(app: Any, base_name: str, subscription: str, *, write_state: bool) -> int:

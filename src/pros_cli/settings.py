@@ -160,6 +160,32 @@ SETTINGS: tuple[SettingDef, ...] = (
         "Key Vault secret id of the custom domain's certificate; '' removes it.",
         metavar="ID",
     ),
+    # ---- routing (Traffic Manager, and how far a gateway fails over; pros_cli.geo) ----
+    _s(
+        "routing_method",
+        "performance",
+        "Traffic Manager routing: performance (the closest gateway), priority (active/passive in the order "
+        "of --region) or geographic (each region serves the geographies --geo maps to it).",
+        metavar="performance|priority|geographic",
+    ),
+    SettingDef(
+        "geo",
+        "strs",
+        (),
+        "Geographic routing: REGION=CODE[,CODE...] with Traffic Manager's geography codes, e.g. "
+        "westeurope=GEO-EU or eastus=GEO-NA,WORLD; repeat for every region. Regions given the same codes "
+        "share a geography (performance routing among them); one region must serve WORLD. '' clears.",
+        flags=("--geo",),
+        metavar="REGION=CODES",
+    ),
+    _s(
+        "failover_scope",
+        "global",
+        "How far a gateway's pools fail over: global (every region) or geography (only the regions of its "
+        "own geography: a call never leaves it).",
+        metavar="global|geography",
+        also_on=("backends",),
+    ),
     # ---- the gateway (pros backends, pros policies) ----
     SettingDef(
         "circuit_breaker",

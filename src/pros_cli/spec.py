@@ -19,6 +19,7 @@ from typing import Any
 from pros_cli import regions as region_table
 from pros_cli.cache_kinds import AZURE_CACHE_SKUS, MANAGED, resolve_cache, validate_object_ids
 from pros_cli.errors import UsageError
+from pros_cli.geo import mapping as geo_rules
 
 BASE_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 BASE_NAME_MIN, BASE_NAME_MAX = 3, 12
@@ -351,10 +352,31 @@ class Spec:
     spec_file: str | None = None  # the OpenAPI document to import; None: the one pros ships
     log_retention_days: int = 90
     reconcile_tolerance: str = "0"
+    # Routing (pros_cli.geo): Traffic Manager's method, the geography codes of each region, and
+    # whether a gateway's pools may fail over beyond its geography.
+    routing_method: str = "performance"
+    geo: geo_rules.Mapping = ()
+    failover_scope: str = "global"
 
     @property
     def primary_region(self) -> str:
         return self.regions[0]
+
+    @property
+    def geographies(self) -> tuple[geo_rules.Geography, ...]:
+        """The geographies of geographic routing (none for the other methods)."""
+        if self.routing_method != "geographic":
+            return ()
+        return geo_rules.geographies(self.regions, self.geo)
+
+    def geography_of(self, region: str) -> geo_rules.Geography | None:
+        return next((g for g in self.geographies if region in g.regions), None)
+
+    def failover_regions(self, gateway: str) -> tuple[str, ...]:
+        """The regions a gateway's pools hold: all of them, or (failover scope ``geography``) those
+        of its own geography."""
+        own = self.geography_of(gateway) if self.failover_scope == "geography" else None
+        return own.regions if own is not None else self.regions
 
     def tags(self) -> dict[str, str]:
         return {TOOL_TAG: TOOL_TAG_VALUE, DEPLOYMENT_TAG: self.base_name}
@@ -393,6 +415,9 @@ class Spec:
             "spec_file": self.spec_file,
             "log_retention_days": self.log_retention_days,
             "reconcile_tolerance": self.reconcile_tolerance,
+            "routing_method": self.routing_method,
+            "geo": list(geo_rules.to_tokens(self.geo)),
+            "failover_scope": self.failover_scope,
         }
 
 
@@ -428,6 +453,9 @@ def build_spec(
     spec_file: str | None = None,
     log_retention_days: int = 90,
     reconcile_tolerance: str = "0",
+    routing_method: str = "performance",
+    geo: list[str] | tuple[str, ...] = (),
+    failover_scope: str = "global",
 ) -> Spec:
     """Validate every input (naming the rule broken) and derive every name."""
     base_name = validate_base_name(base_name)
@@ -513,6 +541,7 @@ def build_spec(
     from pros_cli.reconcile import parse_tolerance
 
     parse_tolerance(reconcile_tolerance)
+    routing = _routing(regions_t, routing_method, geo, failover_scope)
     names = Names(base=base_name, suffix=name_suffix(subscription_id, base_name))
     check_derived_names(names, regions_t)
     return Spec(
@@ -548,7 +577,21 @@ def build_spec(
         spec_file=str(spec_file) if spec_file is not None else None,
         log_retention_days=log_retention_days,
         reconcile_tolerance=reconcile_tolerance,
+        routing_method=routing[0],
+        geo=routing[1],
+        failover_scope=routing[2],
     )
+
+
+def _routing(
+    regions: tuple[str, ...], method: str, tokens: list[str] | tuple[str, ...], scope: str
+) -> tuple[str, geo_rules.Mapping, str]:
+    """Routing method, geography mapping and failover scope, each checked (pros_cli.geo)."""
+    method = geo_rules.routing_method(method)
+    scope = geo_rules.failover_scope(scope)
+    mapping = geo_rules.parse_mapping(list(tokens or ()))
+    geo_rules.check_routing(regions, method, mapping, scope)
+    return method, mapping, scope
 
 
 def _gateway_number(key: str, value: int | None) -> None:

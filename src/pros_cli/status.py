@@ -58,6 +58,7 @@ class Report:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     auth_failed: bool = False
+    routing: dict[str, Any] | None = None  # how Traffic Manager routes it (routing_view)
 
     @property
     def healthy(self) -> bool:
@@ -133,3 +134,37 @@ def collect(
             drift += [d.reason() for d in r.diff(current, adopted=adopted)]
         report.rows.append(Row(r.key, r, state, level, detail, drift, current))
     return report
+
+
+def routing_view(spec: Any, rows: Sequence[Row]) -> dict[str, Any]:
+    """How Traffic Manager routes the deployment: the method, the failover scope and, with
+    geographic routing, each geography (its codes, regions, endpoint and that endpoint's probe
+    status; a nested endpoint's status is what Traffic Manager computes from its child profile)."""
+    from pros_cli.resources.traffic_manager_geo import endpoint_key, nested_key
+
+    by_key = {row.key: row for row in rows}
+    geographies = []
+    for geography in spec.geographies:
+        key = nested_key(geography) if geography.nested else endpoint_key(geography.regions[0])
+        row = by_key.get(key)
+        status = (row.current or {}).get("properties", {}).get("endpointMonitorStatus") if row else None
+        geographies.append(
+            {
+                "name": geography.name,
+                "codes": list(geography.codes),
+                "regions": list(geography.regions),
+                "endpoint": row.resource.name if row else None,
+                "nested": geography.nested,
+                "profile": getattr(getattr(row.resource, "child", None), "name", None) if row else None,
+                "endpoint_status": status or (row.health if row else "unknown"),
+            }
+        )
+    return {
+        "method": spec.routing_method,
+        "failover_scope": spec.failover_scope,
+        "geographies": geographies,
+        "regions": {
+            region: (spec.geography_of(region).name if spec.geography_of(region) else None)
+            for region in spec.regions
+        },
+    }

@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent / "csharp"
 NAMED_VALUE_SAMPLES = {
     "pros-region": "eastus",
     "pros-eventgrid-endpoint": "https://pros-demo-usage.eastus-1.eventgrid.azure.net/api/events",
+    "pros-geography": "none",  # not geographic; the geography tests compile with GEO-NA
 }
 USINGS = [
     "System",
@@ -209,8 +210,9 @@ def compile_expressions(source: str, workdir: Path, *, with_runner: bool) -> Pat
     return out
 
 
-def compile_policy(policy_text: str, workdir: Path) -> CompiledPolicy:
-    generated = generate(substitute_named_values(policy_text))
+def compile_policy(policy_text: str, workdir: Path, values: dict[str, str] | None = None) -> CompiledPolicy:
+    """``values``: named values to use instead of (on top of) the samples."""
+    generated = generate(substitute_named_values(policy_text, {**NAMED_VALUE_SAMPLES, **(values or {})}))
     exe = compile_expressions(generated.source, workdir, with_runner=True)
     plan = workdir / "plan.xml"
     plan.write_text(generated.plan, encoding="utf-8")

@@ -138,6 +138,7 @@ def test_non_streamed_call_sends_one_exact_event_that_matches_the_contract(compi
         "username": "jane@contoso.com",
         "region": "eastus",
         "gatewayRegion": "eastus",
+        "geography": None,  # not geographic routing (tests/policy/test_geography.py)
         "model": "gpt-5.1-2025-11-13",
         "deployment": "chat",
         "api": "openai",
@@ -157,6 +158,7 @@ def test_non_streamed_call_sends_one_exact_event_that_matches_the_contract(compi
     assert json.loads(trace["response"]["body"])["usage"] == CHAT_USAGE
     assert trace["response"]["headers"]["x-pros-region"] == ["eastus"]
     assert trace["response"]["headers"]["x-pros-failover"] == ["false"]
+    assert "x-pros-geography" not in trace["response"]["headers"]
 
 
 def test_the_forwarded_request_carries_no_gateway_key_no_dimensions_and_the_managed_identity(

@@ -212,7 +212,13 @@ def test_named_value_values_are_checked() -> None:
     assert values == {
         "pros-region": "eastus",
         "pros-eventgrid-endpoint": "https://t.eastus-1.eventgrid.azure.net/api/events",
+        "pros-geography": "none",
     }
+    topic = "https://t.eastus-1.eventgrid.azure.net/api/events"
+    assert named_value_values("eastus", topic, "GEO-NA")["pros-geography"] == "GEO-NA"
+    for geography in ("none", "geo-na", "GEO NA", "", "X" * 65):
+        with pytest.raises(ValueError):
+            named_value_values("eastus", topic, geography)
     for region, endpoint in [
         ("East US", "https://t.eastus-1.eventgrid.azure.net/api/events"),
         ("eastus", "http://t.eastus-1.eventgrid.azure.net/api/events"),

@@ -287,8 +287,8 @@ def test_the_gateway_graph_wires_every_gateway_to_the_provision_graph():
         "apim/eastus/named-values/pros-region",
     } <= set(policy.depends_on)
     assert len(gateway) == 3 * (
-        2 + 3 + 3 + 3 + 2 + 4
-    )  # per gateway: 2+3 named values, 6 backends, 2 pools, API, product, link, policy
+        3 + 3 + 3 + 3 + 2 + 4
+    )  # per gateway: 3+3 named values, 6 backends, 2 pools, API, product, link, policy
 
 
 def test_each_command_plans_its_own_nodes_and_reads_what_they_need():

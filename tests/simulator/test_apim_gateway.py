@@ -349,6 +349,7 @@ def gateway_for_policy(sim: Simulator) -> None:
     for name, value in (
         ("pros-region", "eastus"),
         ("pros-eventgrid-endpoint", "https://t.eastus-1.eventgrid.azure.net/api/events"),
+        ("pros-geography", "none"),
     ):
         call(sim, "PUT", f"{SVC}/namedValues/{name}", {"properties": {"displayName": name, "value": value}})
     for name in ("openai-eastus", "func-eastus"):

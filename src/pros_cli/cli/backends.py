@@ -72,7 +72,7 @@ def show_result(app: App, spec: Any, result: Any, *, command: str, dry_run_data:
     from pros_cli.engine.plan import Plan
 
     plan = result.plan
-    own = Plan(plan.in_scope, errors=plan.errors, settings=plan.settings)
+    own = Plan(plan.in_scope, errors=plan.errors, settings=plan.settings, notes=plan.notes)
     s = app.settings
     if result.report is None:
         if s.emit_script is not None:

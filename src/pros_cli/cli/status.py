@@ -109,6 +109,7 @@ def show(
     else:
         keep = {r.key for r in resources}
         report = Report([row for row in report.rows if row.key in keep], report.errors, report.warnings)
+    report.routing = _routing(spec, report.rows)
     if app.json:
         from pros_cli.cli import render
 
@@ -121,6 +122,7 @@ def show(
                 "resources": [row.to_json() for row in report.rows],
                 "errors": report.errors,
                 "warnings": report.warnings,
+                **({"routing": report.routing} if report.routing is not None else {}),
             }
         )
     else:
@@ -159,6 +161,29 @@ def _table(report: Any, base_name: str, subscription: str) -> None:
     word = "healthy" if report.healthy else "NOT healthy"
     parts = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     console.print(f"Status: {word} ({parts}).", markup=False)
+    if report.routing is not None:
+        console.print(_routing_lines(report.routing), markup=False)
+
+
+def _routing(spec: Any, rows: list[Any]) -> dict[str, Any] | None:
+    """How Traffic Manager routes the deployment (None without the recorded spec)."""
+    from pros_cli.status import routing_view
+
+    return routing_view(spec, rows) if spec is not None else None
+
+
+def _routing_lines(routing: dict[str, Any]) -> str:
+    """Each geography: its codes, its regions, and its endpoint with the probe status."""
+    lines = [f"Routing: {routing['method']} (failover scope {routing['failover_scope']})"]
+    for geography in routing["geographies"]:
+        where = f"endpoint {geography['endpoint'] or '-'}"
+        if geography["nested"]:
+            where = f"nested endpoint {geography['endpoint'] or '-'} -> profile {geography['profile'] or '-'}"
+        lines.append(
+            f"  {geography['name']}: {', '.join(geography['codes'])} -> {', '.join(geography['regions'])} "
+            f"({where}: {geography['endpoint_status']})"
+        )
+    return "\n".join(lines)
 
 
 def _report_gone(app: App, base_name: str, subscription: str, data: dict[str, Any]) -> int:

@@ -76,6 +76,8 @@ class Plan:
     offline: bool = False
     # Settings this run changes against the recorded ones (pros_cli.settings.SettingChange).
     settings: list[Any] = field(default_factory=list)
+    # Warnings about the deployment's settings, shown before those of single changes.
+    notes: list[str] = field(default_factory=list)
 
     def by_key(self) -> dict[str, Change]:
         return {c.key: c for c in self.changes}
@@ -90,7 +92,7 @@ class Plan:
 
     @property
     def warnings(self) -> list[str]:
-        return [c.warning for c in self.changes if c.warning]
+        return [*self.notes, *(c.warning for c in self.changes if c.warning)]
 
     @property
     def in_scope(self) -> list[Change]:

@@ -51,6 +51,11 @@ class Target:
     # The keys this run may change; the other resources are only read, for their bodies (a
     # command that builds on what provision made). None: every resource.
     scope: frozenset[str] | None = None
+    # Checks that need Azure but must pass before the plan (each raises UsageError to refuse the
+    # run, e.g. geography codes against Traffic Manager's live hierarchy); skipped offline.
+    checks: Sequence[Callable[[Any], None]] = ()
+    # What the operator should know about the settings (shown with the plan's warnings).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -132,6 +137,9 @@ def _offline(ui: Any, target: Target) -> RunResult:
         )
     plan = offline_plan(target.resources)
     plan.settings = list(target.setting_changes)
+    plan.notes = list(target.warnings)
+    for warning in plan.notes:
+        ui.warn(warning)
     return RunResult(plan, None, ExitCode.OK, target)
 
 
@@ -140,6 +148,8 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
     spec = target.spec
     clients = app.clients(spec.subscription_id)
     echo = app.make_echo()
+    for check in target.checks:
+        check(clients)
     with interruptible(ui) as stop:
         plan = make_plan(
             target.resources,
@@ -151,6 +161,7 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
             removed=target.removed,
         )
         plan.settings = list(target.setting_changes)
+        plan.notes = list(target.warnings)
         for warning in plan.warnings:
             ui.warn(warning)
         if stop.is_set():

@@ -30,7 +30,9 @@ from pros_cli.policy.ids import (
 )
 from pros_cli.policy.named_values import (
     EVENTGRID_ENDPOINT,
+    GEOGRAPHY,
     NAMED_VALUES,
+    NO_GEOGRAPHY,
     REGION,
     NamedValueDef,
     named_value_values,
@@ -51,7 +53,9 @@ __all__ = [
     "API_PATH",
     "EVENTGRID_ENDPOINT",
     "FUNCTIONS_POOL_ID",
+    "GEOGRAPHY",
     "NAMED_VALUES",
+    "NO_GEOGRAPHY",
     "OPENAI_POOL_ID",
     "OPENAPI_SPEC",
     "POLICY_FORMAT",

@@ -13,8 +13,14 @@ from urllib.parse import urlsplit
 
 REGION = "pros-region"
 EVENTGRID_ENDPOINT = "pros-eventgrid-endpoint"
+GEOGRAPHY = "pros-geography"
+# The value of pros-geography without geographic routing (a named value cannot be empty); the
+# policy then sends no geography. Geography names are Traffic Manager codes, upper case.
+NO_GEOGRAPHY = "none"
 
 _REGION_RE = re.compile(r"^[a-z0-9]{2,40}$")  # the contract's region pattern
+_GEOGRAPHY_RE = re.compile(r"^[A-Z0-9]+(?:-[A-Z0-9]+)*$")  # a Traffic Manager geography code
+_GEOGRAPHY_MAX = 64  # the contract's data.geography maxLength
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,18 @@ NAMED_VALUES: tuple[NamedValueDef, ...] = (
         "gateway authenticates with its managed identity, so no key is stored.",
         secret=False,
     ),
+    NamedValueDef(
+        GEOGRAPHY,
+        "With geographic routing, the geography the gateway serves (its first Traffic Manager code, e.g. "
+        "GEO-EU): the usage event's geography and the x-pros-geography header; 'none' otherwise.",
+        secret=False,
+    ),
 )
 
 
-def named_value_values(region: str, eventgrid_endpoint: str) -> dict[str, str]:
+def named_value_values(region: str, eventgrid_endpoint: str, geography: str | None = None) -> dict[str, str]:
     """The value of every named value in :data:`NAMED_VALUES` for one gateway, checked.
+    ``geography``: the geography the gateway serves with geographic routing, else None.
 
     Raises ``ValueError`` naming the problem when a value would make the policy misbehave.
     """
@@ -55,6 +68,14 @@ def named_value_values(region: str, eventgrid_endpoint: str) -> dict[str, str]:
         )
     if parts.query or parts.fragment:
         raise ValueError(f"{EVENTGRID_ENDPOINT}: the topic endpoint takes no query string or fragment")
-    values = {REGION: region, EVENTGRID_ENDPOINT: eventgrid_endpoint.rstrip("/")}
+    if geography is not None and not (
+        _GEOGRAPHY_RE.match(geography) and len(geography) <= _GEOGRAPHY_MAX and geography != NO_GEOGRAPHY
+    ):
+        raise ValueError(f"{GEOGRAPHY}: {geography!r} is not a Traffic Manager geography code like 'GEO-EU'")
+    values = {
+        REGION: region,
+        EVENTGRID_ENDPOINT: eventgrid_endpoint.rstrip("/"),
+        GEOGRAPHY: geography or NO_GEOGRAPHY,
+    }
     assert set(values) == {nv.name for nv in NAMED_VALUES}
     return values

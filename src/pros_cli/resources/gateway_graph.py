@@ -10,7 +10,9 @@ Per gateway (one per region ``g``), below its service ``apim/<g>``:
   each with the same circuit breaker;
 - pools ``openai-pool`` and ``functions-pool``: this gateway's own region at priority 1, every
   other region at priority 2, equal weights. The members derive from the spec's regions, so
-  adding or removing a region changes every gateway's pools;
+  adding or removing a region changes every gateway's pools. With failover scope ``geography``
+  a pool holds only the regions of the gateway's own geography (``Spec.failover_regions``), so
+  a call never leaves it;
 - the OpenAI API imported from the OpenAPI document, the product publishing it and the link;
 - the API's policy (``pros policies``).
 
@@ -145,15 +147,16 @@ def function_url(key: str, app: str) -> Any:
     return url
 
 
-def policy_value(name: str, region: str, topic: str) -> Any:
-    """A policy named value's value for the gateway in ``region``, checked by the policy module."""
+def policy_value(name: str, region: str, topic: str, geography: str | None = None) -> Any:
+    """A policy named value's value for the gateway in ``region`` (of ``geography``, with
+    geographic routing), checked by the policy module."""
     from pros_cli.policy import named_value_values
 
     def value(inputs: Inputs) -> str:
         endpoint = get_path(inputs.get(TOPIC_KEY), "properties.endpoint") or (
             f"https://{topic}.{region}-1.eventgrid.azure.net/api/events"
         )
-        return named_value_values(region, str(endpoint))[name]
+        return named_value_values(region, str(endpoint), geography)[name]
 
     return value
 
@@ -214,12 +217,14 @@ def build_gateway_resources(
     for g in spec.regions:
         service = apim_key(g)
         below: dict[str, Any] = {"region": g, "parent": service}
+        geography = spec.geography_of(g)
+        members_of = spec.failover_regions(g)
         nvs = [
             NamedValue(
                 spec,
                 key=named_value_key(g, nv.name),
                 name=nv.name,
-                value=policy_value(nv.name, g, topic),
+                value=policy_value(nv.name, g, topic, geography.name if geography else None),
                 depends_on=(service, TOPIC_KEY),
                 **below,
             )
@@ -268,14 +273,14 @@ def build_gateway_resources(
                 spec,
                 key=backend_key(g, pool_id),
                 name=pool_id,
-                members=[(backend_id(r), priority(g, r)) for r in spec.regions],
-                description=f"{what} of every region, {g} first",
-                depends_on=(service, *(b.key for b in members)),
+                members=[(backend_id(r), priority(g, r)) for r in members_of],
+                description=f"{what} of {_scope(spec, g)}, {g} first",
+                depends_on=(service, *(backend_key(g, backend_id(r)) for r in members_of)),
                 **below,
             )
-            for pool_id, backend_id, members, what in (
-                (OPENAI_POOL_ID, openai_backend_id, openai_backends, "Azure OpenAI accounts"),
-                (FUNCTIONS_POOL_ID, function_backend_id, function_backends, "streaming functions"),
+            for pool_id, backend_id, what in (
+                (OPENAI_POOL_ID, openai_backend_id, "Azure OpenAI accounts"),
+                (FUNCTIONS_POOL_ID, function_backend_id, "streaming functions"),
             )
         ]
         api = OpenAIApi(
@@ -323,6 +328,13 @@ def build_gateway_resources(
             policy,
         ]
     return out
+
+
+def _scope(spec: Spec, gateway: str) -> str:
+    own = spec.geography_of(gateway)
+    if spec.failover_scope == "geography" and own is not None:
+        return f"geography {own.name}"
+    return "every region"
 
 
 def priority(gateway: str, region: str) -> int:

@@ -53,7 +53,8 @@ from pros_cli.resources.redis_enterprise import (
 )
 from pros_cli.resources.resource_group import ResourceGroup
 from pros_cli.resources.storage import StorageAccount
-from pros_cli.resources.traffic_manager import TrafficManagerEndpoint, TrafficManagerProfile
+from pros_cli.resources.traffic_manager_geo import TM_KEY as TM_KEY  # re-exported: the profile's key
+from pros_cli.resources.traffic_manager_geo import traffic_manager_nodes
 from pros_cli.spec import Spec
 
 RG_KEY = "resource-group"
@@ -62,7 +63,6 @@ TOPIC_KEY = "eventgrid-topic"
 REDIS_KEY = "redis"  # the cache (Azure Cache for Redis) or cluster (Managed Redis); `pros usage` reads it
 REDIS_DATABASE_KEY = "redis/database"  # Managed Redis only
 REDIS_PROCESSOR_ACCESS_KEY = "redis/access/processor"
-TM_KEY = "traffic-manager"
 KEYVAULT_KEY = "keyvault"
 
 
@@ -112,8 +112,7 @@ def build_resources(spec: Spec) -> list[Resource]:
 
     topic = EventGridTopic(spec, key=TOPIC_KEY, **below_rg)
     cache, access_scope, host, port = redis_cache(spec, below_rg)
-    profile = TrafficManagerProfile(spec, key=TM_KEY, **below_rg)
-    out += [topic, *dict.fromkeys((cache, access_scope)), profile]
+    out += [topic, *dict.fromkeys((cache, access_scope))]
     workspace, component = observability.workspace_and_component(spec, rg_key=RG_KEY)
     out += [workspace, component]
     telemetry = observability.telemetry_settings(component)
@@ -156,13 +155,9 @@ def build_resources(spec: Spec) -> list[Resource]:
     out += redis_access(spec, access_scope, apps[TOKEN])
     out += token_settings
 
-    for region in spec.regions:
-        out.append(
-            TrafficManagerEndpoint(
-                spec, key=f"{TM_KEY}/endpoints/{region}", region=region, profile_key=profile.key,
-                apim_key=apims[region].key,
-            )
-        )
+    # The profile (routing_method), its endpoints, and with geographic routing the geographies'
+    # nested profiles (resources/traffic_manager_geo.py).
+    out += traffic_manager_nodes(spec, rg_key=RG_KEY, apims=apims)
 
     out += role_assignments(spec, apims, accounts, topic, apps, storages)
     out += observability.gateway_logging(spec, apims, workspace)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pros_cli import regions
 from pros_cli.simulator.core import ArmError, ArmPath, SimResponse, TypeSpec, parse_arm_path
+from pros_cli.simulator.providers import trafficmanager_geo as geo
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
@@ -105,12 +106,15 @@ def _check_endpoint(name: str, kind: str, props: Body, routing: str) -> None:
     if routing == "Performance" and kind != "azureEndpoints" and not location:
         raise bad(f"The endpoint '{name}' must have an endpointLocation: profiles with the 'Performance' "
                   "traffic routing method need the location of every external and nested endpoint.")
+    geo.check_codes(name, props)  # geographic routing: trafficmanager_geo.py
 
 
-def _endpoint_body(endpoint_id: str, name: str, kind: str, props: Body,
+def _endpoint_body(sim: Simulator, endpoint_id: str, name: str, kind: str, props: Body,
                    old: Body | None, priority: int) -> Body:
     """An endpoint as ARM returns it (Endpoint-GET-External-WithLocation.json)."""
     out = copy.deepcopy(props)
+    if kind == "nestedEndpoints":
+        geo.fill_nested(sim, out)
     out.pop("endpointMonitorStatus", None)  # read-only
     old_props = (old or {}).get("properties") or {}
     out["endpointStatus"] = _choice(out.get("endpointStatus") or old_props.get("endpointStatus") or "Enabled",
@@ -130,8 +134,16 @@ def _profile_routing(sim: Simulator, profile_id: str) -> str:
 
 def _validate_endpoint(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> None:
     kind = ENDPOINT_KINDS[parsed.arm_type.rsplit("/", 1)[-1].lower()]
-    routing = _profile_routing(sim, parsed.parent_id or "")
-    _check_endpoint(parsed.name, kind, body.get("properties") or {}, routing)
+    profile_id = parsed.parent_id or ""
+    routing = _profile_routing(sim, profile_id)
+    props = body.get("properties") or {}
+    _check_endpoint(parsed.name, kind, props, routing)
+    if kind == "nestedEndpoints":
+        geo.check_nested(sim, profile_id, parsed.name, props)
+    me = parsed.resource_id.lower()
+    others = [(c["body"]["name"], c["body"].get("properties") or {}) for c in sim.children_of(profile_id)
+              if c["body"]["id"].lower() != me]
+    geo.check_layout(routing, [*others, (parsed.name, props)])
 
 
 def _build_endpoint(sim: Simulator, parsed: ArmPath, body: Body, old: Body | None) -> Body:
@@ -142,13 +154,18 @@ def _build_endpoint(sim: Simulator, parsed: ArmPath, body: Body, old: Body | Non
     taken = [int((s.get("properties") or {}).get("priority") or 0) for s in siblings]
     endpoint_id = f"{profile_id}/{kind}/{parsed.name}"
     props = body.get("properties") or {}
-    return _endpoint_body(endpoint_id, parsed.name, kind, props, old, 1 + max(taken, default=0))
+    return _endpoint_body(sim, endpoint_id, parsed.name, kind, props, old, 1 + max(taken, default=0))
 
 
 def _render_endpoint(sim: Simulator, body: Body) -> Body:
     props = body.get("properties") or {}
     props.pop("provisioningState", None)  # Traffic Manager has none
-    props["endpointMonitorStatus"] = _probe(sim, props)
+    if str(body.get("type") or "").endswith("/nestedEndpoints"):
+        geo.fill_nested(sim, props)
+        enabled = props.get("endpointStatus") == "Enabled"
+        props["endpointMonitorStatus"] = geo.nested_status(sim, props, _probe) if enabled else "Disabled"
+    else:
+        props["endpointMonitorStatus"] = _probe(sim, props)
     return body
 
 
@@ -224,12 +241,19 @@ def _validate_profile(sim: Simulator, parsed: ArmPath, body: Body, old: Body | N
             raise bad("There are duplicates in the list of endpoints. The following endpoint(s) appear more "
                       f"than once: {', '.join(dupes)}.")
         for entry in entries:
-            _check_endpoint(str(entry.get("name") or ""), _kind_of(entry.get("type")),
-                            entry.get("properties") or {}, routing)
-    elif routing == "Performance":
-        for child in sim.children_of(parsed.resource_id):
-            kind = str(child["body"]["type"]).rsplit("/", 1)[-1]
-            _check_endpoint(child["body"]["name"], kind, child["body"].get("properties") or {}, routing)
+            kind, entry_props = _kind_of(entry.get("type")), entry.get("properties") or {}
+            _check_endpoint(str(entry.get("name") or ""), kind, entry_props, routing)
+            if kind == "nestedEndpoints":
+                geo.check_nested(sim, parsed.resource_id, str(entry.get("name")), entry_props)
+        geo.check_layout(routing, [(str(e.get("name") or ""), e.get("properties") or {}) for e in entries])
+    else:
+        children = sim.children_of(parsed.resource_id)
+        if routing == "Performance":
+            for child in children:
+                kind = str(child["body"]["type"]).rsplit("/", 1)[-1]
+                _check_endpoint(child["body"]["name"], kind, child["body"].get("properties") or {}, routing)
+        # A PATCH of the routing method is checked against the endpoints the profile has.
+        geo.check_layout(routing, [(c["body"]["name"], c["body"].get("properties") or {}) for c in children])
 
 
 def _sync_endpoints(sim: Simulator, profile_id: str, entries: list[Body]) -> None:
@@ -240,7 +264,7 @@ def _sync_endpoints(sim: Simulator, profile_id: str, entries: list[Body]) -> Non
         name = str(entry["name"])
         endpoint_id = f"{profile_id}/{kind}/{name}"
         old = sim.get_resource(endpoint_id)
-        body = _endpoint_body(endpoint_id, name, kind, entry.get("properties") or {},
+        body = _endpoint_body(sim, endpoint_id, name, kind, entry.get("properties") or {},
                               old["body"] if old else None, position)
         sim.db["resources"][endpoint_id.lower()] = {
             "type": f"{PROFILE}/{kind}",
