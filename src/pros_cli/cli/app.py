@@ -76,6 +76,7 @@ def _register() -> None:
     from pros_cli.cli.settings_cmd import settings
     from pros_cli.cli.status import STATUS_HELP, status
     from pros_cli.cli.teardown import teardown
+    from pros_cli.cli.up import up
     from pros_cli.cli.usage import usage_app
 
     app.command(
@@ -83,6 +84,12 @@ def _register() -> None:
         help="Create or update the deployment: plan, then apply in parallel; safe to re-run.",
         no_args_is_help=False,
     )(provision)
+    app.command(
+        "up",
+        help="The whole deployment in one plan and one graph: provision, backends, policies and "
+        "deploy-functions; each part starts as soon as what it needs exists.",
+        no_args_is_help=False,
+    )(up)
     app.command(
         "backends",
         help="In every gateway: named values, regional backends with circuit breakers, priority pools, "

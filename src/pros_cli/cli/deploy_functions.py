@@ -21,8 +21,8 @@ FUNCTIONS_DIR_OPTION = typer.Option(
     metavar="DIR",
     envvar="PROS_FUNCTIONS_DIR",
     show_envvar=True,
-    help="Folder holding the Functions apps (token_processor/, openai_backend/). Default: functions/ of "
-    "the source checkout pros runs from (it is not installed with pros).",
+    help="Folder holding the Functions apps (token_processor/, openai_backend/). Default: the apps "
+    "installed with pros (functions/ of its source).",
 )
 
 

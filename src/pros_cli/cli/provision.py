@@ -14,8 +14,7 @@ from pros_cli.settings import SETTINGS
 SETTING_NAMES = tuple(s.name for s in SETTINGS)
 
 
-@options.command(settings=SETTING_NAMES)
-def provision(
+def _provision(
     app: App,
     flags: dict[str, Any],
     model_capacity: Annotated[
@@ -85,6 +84,45 @@ def provision(
         ),
     ] = False,
 ) -> int:
+    from pros_cli.resources.graph import deployment_graph
+
+    return converge_deployment(
+        app,
+        flags,
+        command="provision",
+        build_for=lambda state: lambda spec: deployment_graph(spec, set(state.resources)),
+        model_capacity=model_capacity,
+        model_sku=model_sku,
+        config=config,
+        offline=offline,
+        no_wait=no_wait,
+        adopt=adopt,
+        restore_soft_deleted=restore_soft_deleted,
+        prune=prune,
+    )
+
+
+provision = options.command(settings=SETTING_NAMES)(_provision)
+
+
+def converge_deployment(
+    app: App,
+    flags: dict[str, Any],
+    *,
+    command: str,
+    build_for: Any,
+    model_capacity: int | None = None,
+    model_sku: str | None = None,
+    config: Path | None = None,
+    offline: bool = False,
+    no_wait: bool = False,
+    adopt: bool = False,
+    restore_soft_deleted: bool = False,
+    prune: bool = False,
+    check: Any = None,
+) -> int:
+    """Bring the whole deployment to its settings (provision, or up): resolve the settings once the
+    lock is held (``build_for(state)`` gives the resource builder), plan, apply, report."""
     from pros_cli import catalog
     from pros_cli.cache_kinds import AZURE_CACHE, RETIREMENT_NOTE
     from pros_cli.cli import render
@@ -93,7 +131,6 @@ def provision(
     from pros_cli.deployment import Request, target_for
     from pros_cli.engine.runner import RunOptions, converge
     from pros_cli.errors import UsageError
-    from pros_cli.resources.graph import deployment_graph
 
     app.check()
     s = app.settings
@@ -120,7 +157,9 @@ def provision(
             request,
             base_name=base_name,
             subscription_id=subscription,
-            build=lambda spec: deployment_graph(spec, set(state.resources)),
+            build=build_for(state),
+            command=command,
+            check=check,
             restore_soft_deleted=restore_soft_deleted,
             models=lambda spec, requests, pinned: catalog.prepare_models(
                 app, spec, requests, pinned=pinned, offline=offline
@@ -191,7 +230,7 @@ def provision(
     if started:
         app.ui.info(
             f"{len(started)} long-running operation(s) started and still running in Azure; run "
-            "'pros provision' again to wait for them (it resumes, it does not start them again)"
+            f"'pros {command}' again to wait for them (it resumes, it does not start them again)"
         )
     for failure in report.failed:
         app.ui.err(f"error: {failure.error}")
@@ -199,5 +238,5 @@ def provision(
     if skipped:
         app.ui.err(f"{len(skipped)} resource(s) skipped because something they depend on failed")
     if report.interrupted:
-        app.ui.err("interrupted: operations in flight are recorded; run 'pros provision' again to resume")
+        app.ui.err(f"interrupted: operations in flight are recorded; run 'pros {command}' again to resume")
     return int(result.exit_code)

@@ -17,7 +17,9 @@ from pros_cli.errors import ProsError, UsageError
 
 SPEC_VERSION = "2024-10-21"  # Azure OpenAI's latest GA data-plane inference api-version
 # Where the shipped templates live: <repo>/templates, beside src/.
-TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates"
+# templates/ at the root of the checkout, shipped as pros_cli/shipped/templates (a link in the
+# checkout, a copy in the wheel: pyproject.toml's package-data).
+TEMPLATES_DIR = Path(__file__).parents[1] / "shipped" / "templates"
 POLICY_TEMPLATE = TEMPLATES_DIR / "openai-api-policy.xml"
 OPENAPI_SPEC = TEMPLATES_DIR / "openai-inference.openapi.json"
 FRAGMENTS_DIR = TEMPLATES_DIR / "fragments"

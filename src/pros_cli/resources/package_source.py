@@ -24,10 +24,12 @@ APPS = (TOKEN_PROCESSOR, OPENAI_BACKEND)
 
 
 def checkout_functions_dir() -> Path:
-    """``functions/`` of the source checkout this pros runs from (src/pros_cli/ -> repo root)."""
+    """The Functions apps pros ships: ``functions/`` at the root of the source checkout, which the
+    package reaches as ``pros_cli/shipped/functions`` (a link in the checkout, a copy in the wheel:
+    pyproject.toml's package-data), so an installed pros has them too."""
     import pros_cli
 
-    return Path(pros_cli.__file__).resolve().parents[2] / "functions"
+    return Path(pros_cli.__file__).parent / "shipped" / "functions"
 
 
 @dataclass
@@ -107,8 +109,8 @@ def find_source(functions_dir: Path | None = None, *, out_dir: Path | None = Non
     return PackageSource(
         None,
         out,
-        searched=f"{checkout} does not exist (functions/ is at the root of the source checkout and is not "
-        "installed with pros)",
+        searched=f"{checkout} does not exist (the Functions apps ship with pros; this installation lacks "
+        "them: reinstall pros, or pass --functions-dir)",
     )
 
 
