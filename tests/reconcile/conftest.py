@@ -6,13 +6,14 @@ ledger: the ledger side of every end-to-end test is written by the ledger's own 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/10"
+from tests.redisdb import url_for
+
+REDIS_URL = url_for(10)
 
 
 @pytest.fixture
