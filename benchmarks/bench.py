@@ -1,10 +1,15 @@
 """pros benchmarks, all from one run: `python benchmarks/bench.py [--write docs/benchmarks.md]`.
 
 1. Start-up: `pros --help` against a minimal one-command Typer app's `--help` (median of N runs of
-   each, alternating, in fresh interpreters). Target: ratio <= 1.3.
+   each, alternating, in fresh interpreters). Target: ratio <= 1.3. Both apps offer shell
+   completion (Typer's --install-completion/--show-completion); a completion request (what the
+   shell runs at each TAB) is timed the same way against the same minimal app.
 2. Requests of a no-op re-provision against the simulator (what a second `pros provision` costs).
 3. Provision wall time against the simulator's "realistic" latency profile (APIM slowest by far):
    the ratio to the critical path of the resource graph (target <= 1.15) and to --parallelism 1.
+4. `pros up` (the whole deployment: provision, backends, policies, deploy-functions in one graph)
+   against the four commands run one after another, and against the whole graph's critical path,
+   same run, realistic profile. Targets: below the sequential time, within 1.1 of the critical path.
 
 Speed is measured here, never asserted in tests.
 """
@@ -25,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MINIMAL_APP = '''
 import typer
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer()  # shell completion on, as pros has it
 
 
 @app.command()
@@ -57,8 +62,27 @@ def bench_help(runs: int) -> dict[str, float]:
         for _ in range(runs):
             pros_times.append(_time_command(pros))
             base_times.append(_time_command(base))
+        complete = {"COMP_WORDS": "pros prov", "COMP_CWORD": "1", "_PROS_COMPLETE": "complete_bash"}
+        complete_base = {
+            "COMP_WORDS": "minimal_app.py he",
+            "COMP_CWORD": "1",
+            "_MINIMAL_APP.PY_COMPLETE": "complete_bash",
+        }
+        pros_tab = [sys.executable, "-m", "pros_cli"]
+        pros_c, base_c = [], []
+        for _ in range(runs):
+            pros_c.append(_time_command(pros_tab, env={**os.environ, **complete}))
+            base_c.append(_time_command([sys.executable, str(minimal)], env={**os.environ, **complete_base}))
     p, b = statistics.median(pros_times), statistics.median(base_times)
-    return {"pros_help_s": p, "minimal_help_s": b, "ratio": p / b}
+    pc, bc = statistics.median(pros_c), statistics.median(base_c)
+    return {
+        "pros_help_s": p,
+        "minimal_help_s": b,
+        "ratio": p / b,
+        "pros_complete_s": pc,
+        "minimal_complete_s": bc,
+        "complete_ratio": pc / bc,
+    }
 
 
 def _pros(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -129,6 +153,63 @@ def critical_path_seconds(profile_name: str, base_name: str = "bench") -> float:
     return max(finish.values())
 
 
+def critical_path_whole(profile_name: str, base_name: str = "bench") -> float:
+    """The critical path of everything `pros up` makes (provision, backends, policies and
+    deploy-functions in one graph), as critical_path_seconds computes it."""
+    from pros_cli.resources.graph import full_graph
+    from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION, Simulator
+    from pros_cli.simulator.profiles import PROFILES
+    from pros_cli.spec import build_spec
+
+    profile = PROFILES[profile_name]
+    types = Simulator().types
+    spec = build_spec(base_name=base_name, subscription_id=DEFAULT_SUBSCRIPTION)
+    graph = full_graph(spec)
+    finish: dict[str, float] = {}
+    pending = list(graph)
+    while pending:  # parts are listed after what they depend on, but be safe about the order
+        r = pending.pop(0)
+        if any(d not in finish for d in r.depends_on if any(g.key == d for g in graph)):
+            pending.append(r)
+            continue
+        own = profile.request_seconds
+        type_spec = types.get(r.arm_type.lower())
+        if type_spec is not None and type_spec.create_mode != "sync":
+            own += profile.for_type(type_spec.latency_key or r.arm_type, "create").seconds
+        finish[r.key] = own + max((finish.get(d, 0.0) for d in r.depends_on), default=0.0)
+    return max(finish.values())
+
+
+def bench_up_wall(profile: str) -> dict[str, float]:
+    """`pros up` against provision, backends, policies and deploy-functions one after another."""
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        start = time.perf_counter()
+        run = _pros(["up", "--base-name", "bench", "--quiet"], tmp, _sim_env(tmp, profile))
+        results["up_s"] = time.perf_counter() - start
+        if run.returncode != 0:
+            raise SystemExit(f"pros up failed: {run.stderr}")
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        env = _sim_env(tmp, profile)
+        start = time.perf_counter()
+        for command in (
+            ["provision", "--base-name", "bench"],
+            ["backends"],
+            ["policies"],
+            ["deploy-functions"],
+        ):
+            run = _pros([*command, "--quiet"], tmp, env)
+            if run.returncode != 0:
+                raise SystemExit(f"pros {command[0]} failed: {run.stderr}")
+        results["four_commands_s"] = time.perf_counter() - start
+    results["critical_path_s"] = critical_path_whole(profile)
+    results["ratio_to_critical_path"] = results["up_s"] / results["critical_path_s"]
+    results["ratio_to_four_commands"] = results["up_s"] / results["four_commands_s"]
+    return results
+
+
 def bench_provision_wall(profile: str) -> dict[str, float]:
     results: dict[str, float] = {}
     for label, extra in (("default", []), ("parallelism_1", ["--parallelism", "1"])):
@@ -159,6 +240,7 @@ def main() -> None:
         "help": bench_help(args.runs),
         "noop_reprovision": bench_noop_requests(),
         "provision_wall": bench_provision_wall(args.profile),
+        "up_wall": bench_up_wall(args.profile),
         "python": sys.version.split()[0],
     }
     if args.json:
@@ -168,6 +250,10 @@ def main() -> None:
     print(f"pros --help:            {h['pros_help_s'] * 1000:7.1f} ms (median of {args.runs})")
     print(f"minimal Typer --help:   {h['minimal_help_s'] * 1000:7.1f} ms")
     print(f"ratio:                  {h['ratio']:7.2f}  (target <= 1.30)")
+    print(
+        f"pros TAB completion:    {h['pros_complete_s'] * 1000:7.1f} ms, minimal Typer "
+        f"{h['minimal_complete_s'] * 1000:.1f} ms (ratio {h['complete_ratio']:.2f})"
+    )
     print(f"first provision:        {n['first_provision_requests']:7d} requests")
     print(f"no-op re-provision:     {n['noop_requests']:7d} requests, {n['noop_writes']} writes")
     print(f"provision wall ({args.profile}): {w['default_s']:6.2f} s")
@@ -177,6 +263,11 @@ def main() -> None:
     print(f"pros overhead:          {overhead:7.2f} s  (start-up, SDK imports, plan; independent of scale)")
     slower = w["speedup_vs_parallelism_1"]
     print(f"--parallelism 1:        {w['parallelism_1_s']:7.2f} s  ({slower:.2f}x slower)")
+    u = results["up_wall"]
+    print(f"pros up ({args.profile}):  {u['up_s']:7.2f} s")
+    four, path = u["ratio_to_four_commands"], u["ratio_to_critical_path"]
+    print(f"four commands in turn:  {u['four_commands_s']:7.2f} s  (up / four = {four:.2f})")
+    print(f"whole critical path:    {u['critical_path_s']:7.2f} s  (up / path = {path:.2f}, target <= 1.1)")
 
 
 if __name__ == "__main__":

@@ -227,7 +227,7 @@ def _shared_dir() -> Path:
     env = os.environ.get("PROS_SHARED_DIR")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve().parent.parent
-    candidates += [here.parent / "shared", Path("/work/shared")]
+    candidates.append(here.parent / "shared")  # beside the checkout (.ci/run also finds it via origin)
     for candidate in candidates:
         if (candidate / "tools" / "az-parse-check").exists():
             return candidate

@@ -348,8 +348,8 @@ def test_a_new_region_gets_its_geography_once_its_gateway_exists(sim, az_parser)
     log = [e for e in sim.log_entries()[start:] if not e.get("fault")]
     apim = spec("japaneast").names.apim("japaneast").lower()
     # The gateway's create finished (its last poll) before the profile sent Asia's callers to it.
-    gateway_done = max(
-        i for i, e in enumerate(log) if apim in e["path"].lower() and e["method"] in ("PUT", "GET")
+    gateway_done = max(  # the service itself (its diagnostics and other children come later)
+        i for i, e in enumerate(log) if e["path"].lower().endswith(apim) and e["method"] in ("PUT", "GET")
     )
     layout = next(
         i

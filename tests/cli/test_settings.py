@@ -192,6 +192,9 @@ def test_the_shared_region_cannot_be_removed_or_moved(sim):
     assert "shared_region cannot change" in moved.err
     plan_change = run_pros("provision", "--function-plan", "consumption")
     assert plan_change.code == 2 and "function_plan cannot change" in plan_change.err
+    cache_change = run_pros("provision", "--cache-kind", "azure-cache-for-redis")
+    assert cache_change.code == 2 and "cache_kind cannot change" in cache_change.err
+    assert "usage ledger" in cache_change.err  # what would be left behind, and what to do
     assert sim.count() == 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.redisdb import url_for
 
 pytestmark = pytest.mark.subprocess

@@ -38,26 +38,40 @@ def print_setting_changes(changes: list[Any], console: Any) -> None:
     console.print("", markup=False)
 
 
+def shared_reasons(changes: list[Any]) -> list[str]:
+    """Reasons every row gives (said once, under the table, instead of on every row)."""
+    if len(changes) < 2:
+        return []
+    common = set(changes[0].reasons)
+    for change in changes[1:]:
+        common &= set(change.reasons)
+    return [r for r in changes[0].reasons if r in common]
+
+
 def print_plan(plan: Plan) -> None:
     from rich.table import Table
 
     if plan.settings:
         print_setting_changes(plan.settings, _console())
+    shared = shared_reasons(plan.changes)
     table = Table(box=None, pad_edge=False, show_edge=False)
     for column in ("", "action", "type", "name", "region", "reasons"):
         table.add_column(column, overflow="fold")
     for change in plan.changes:
         r = change.resource
+        own = [reason for reason in change.reasons if reason not in shared]
         table.add_row(
             SYMBOLS[change.action],
             change.action,
             r.arm_type,
             r.display_name(),
             r.region or "-",
-            "; ".join(change.reasons),
+            "; ".join(own) or ("(see below)" if shared else ""),
         )
     console = _console()
     console.print(table, markup=False)
+    for reason in shared:
+        console.print(f"Every change above: {reason}.", markup=False)
     console.print(plan.summary_line(), markup=False)
 
 

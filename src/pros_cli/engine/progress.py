@@ -1,11 +1,14 @@
 """Everything pros writes to stderr: echo lines, progress, warnings.
 
-On a terminal, apply shows a live table (rich) with each resource's status and elapsed time; the
-echo lines scroll above it. Otherwise (CI logs, pipes) it writes one plain line per event.
+On a terminal, apply shows a live table (rich): every change of the run, waiting, running (with
+its elapsed time and, for the slow kinds such as API Management, the time Azure usually takes) or
+done; the echo lines scroll above it. Otherwise (CI logs, pipes) it writes one plain line per state
+change, each with its UTC timestamp and the time since the run started.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 import time
@@ -23,6 +26,14 @@ STATUS_TEXT = {
     "interrupted": "interrupted",
     "not-started": "not started",
 }
+
+
+SLOW_SECONDS = 120.0  # kinds that usually take longer show how long Azure usually takes
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes >= 2 else f"{round(seconds)} s"
 
 
 class Ui:
@@ -82,6 +93,22 @@ class Tracker:
     def _elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def _stamp(self) -> str:
+        """A CI log line's prefix: the UTC time, and the time since the run started."""
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{now} [{self._elapsed():6.1f}s]"
+
+    def expect(self, rows: list[tuple[str, str, str, str, float]]) -> None:
+        """The run's changes before any starts: (key, symbol, what, action, typical seconds). On a
+        terminal each shows as waiting until it starts."""
+        for key, symbol, what, action, typical in rows:
+            self.rows.setdefault(
+                key,
+                {"symbol": symbol, "what": what, "action": action, "status": "waiting", "typical": typical},
+            )
+        if self.ui._live is not None:
+            self.ui._live.update(self._render())
+
     def _render(self) -> Any:
         from rich.table import Table
 
@@ -92,30 +119,34 @@ class Tracker:
         table.add_column("status")
         table.add_column("time", justify="right")
         now = time.monotonic()
+        waiting = 0
         for row in self.rows.values():
+            if "start" not in row:
+                waiting += 1
+                table.add_row(row["symbol"], row["what"], row["action"], "waiting", "")
+                continue
             end = row.get("end") or now
-            table.add_row(
-                row["symbol"], row["what"], row["action"], row["status"], f"{end - row['start']:.1f}s"
-            )
+            status = row["status"]
+            if status == "running" and row.get("typical", 0) >= SLOW_SECONDS:
+                status = f"running (Azure usually takes ~{_duration(row['typical'])})"
+            table.add_row(row["symbol"], row["what"], row["action"], status, f"{end - row['start']:.1f}s")
+        if waiting:
+            table.caption = f"{waiting} waiting for what they depend on"
         return table
 
     def start(self, key: str, symbol: str, what: str, action: str) -> None:
-        self.rows[key] = {
-            "symbol": symbol,
-            "what": what,
-            "action": action,
-            "status": "running",
-            "start": time.monotonic(),
-        }
+        row = self.rows.setdefault(key, {"symbol": symbol, "what": what, "action": action})
+        row.update(status="running", start=time.monotonic())
         if self.ui._live is not None:
             self.ui._live.update(self._render())
         else:
-            self.ui.info(f"[{self._elapsed():6.1f}s] {symbol} {what}: {action} ...")
+            typical = row.get("typical", 0)
+            expected = f" (Azure usually takes ~{_duration(typical)})" if typical >= SLOW_SECONDS else ""
+            self.ui.info(f"{self._stamp()} {symbol} {what}: {action} ...{expected}")
 
     def finish(self, key: str, symbol: str, what: str, action: str, result: NodeResult) -> None:
-        row = self.rows.setdefault(
-            key, {"symbol": symbol, "what": what, "action": action, "start": time.monotonic()}
-        )
+        row = self.rows.setdefault(key, {"symbol": symbol, "what": what, "action": action})
+        row.setdefault("start", time.monotonic())  # never started (skipped, deferred): no time of its own
         row["end"] = time.monotonic()
         status = STATUS_TEXT.get(result.status, result.status)
         if result.status == "skipped" and result.cause:
@@ -128,7 +159,7 @@ class Tracker:
             if result.status == "failed" and result.error:
                 self.ui.err(f"  {result.error}")
         elif result.status not in ("noop", "not-started"):
-            line = f"[{self._elapsed():6.1f}s] {symbol} {what}: {status} ({result.elapsed:.1f}s)"
+            line = f"{self._stamp()} {symbol} {what}: {status} ({result.elapsed:.1f}s)"
             if result.status == "failed" and result.error:
                 line += f"\n    {result.error}"
             if result.status == "failed":

@@ -181,6 +181,12 @@ def _run(app: Any, state: StateStore, target: Target, options: RunOptions) -> Ru
             parallelism=options.parallelism, no_wait=options.no_wait, purge=options.purge
         )
         with ui.tracker(f"pros: {spec.base_name}") as tracker:
+            tracker.expect(
+                [
+                    (c.key, SYMBOLS[c.action], c.resource.describe(), c.action, c.resource.typical_seconds)
+                    for c in plan.pending
+                ]
+            )
 
             def on_event(kind: str, change: Any, result: Any) -> None:
                 if change.action == "no-op":

@@ -133,6 +133,7 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProsError(
-            f"cannot read {path}: the policy templates ship in the repository's templates/ directory",
-            hint="run pros from a checkout or an editable install of the repository",
+            f"cannot read {path}: the policy templates ship with pros (templates/ of its source, installed "
+            "as pros_cli/shipped/templates) and this installation lacks them",
+            hint="reinstall pros (pip install pros-cli, or pip install . from a checkout)",
         ) from None

@@ -54,8 +54,8 @@ class PackageSource:
         if self.functions_dir is None:
             raise UsageError(
                 f"cannot find the Functions apps pros deploys: {self.searched}",
-                hint="run pros from its source checkout, or pass --functions-dir DIR (or set "
-                f"{ENV}) naming the repository's functions/ folder",
+                hint="reinstall pros, or pass --functions-dir DIR (or set "
+                f"{ENV}) naming a folder that holds token_processor/ and openai_backend/",
             )
         missing = [f for f in folders if not _is_app(self.functions_dir / f)]
         if missing:

@@ -172,7 +172,7 @@ def schema_dir() -> Path | None:
     if shared:
         candidates.append(Path(shared) / "apim-policy-schema")
     repo = Path(__file__).resolve().parents[4]  # src/pros_cli/simulator/providers -> the repository
-    candidates += [repo.parent / "shared" / "apim-policy-schema", Path("/work/shared/apim-policy-schema")]
+    candidates.append(repo.parent / "shared" / "apim-policy-schema")  # beside a source checkout
     return next((c for c in candidates if (c / "policies.xsd").is_file()), None)
 
 
