@@ -226,6 +226,9 @@ def target_for(
     recorded = state.settings
     effective = effective_settings(request, recorded)
     check_region_removal(effective, recorded)
+    # Immutable settings are refused first: before anything is read, and before the other settings
+    # are validated against a value the deployment cannot take (models are never immutable).
+    settings_mod.check_immutable(settings_mod.changes(effective, recorded))
     requests = _model_requests(effective, request) if models is not None else None
     spec = spec_from(
         effective,
@@ -233,14 +236,11 @@ def target_for(
         subscription_id=subscription_id,
         restore_soft_deleted=restore_soft_deleted,
     )
-    # Immutable settings are refused before anything is read (models are never immutable).
-    settings_mod.check_immutable(settings_mod.changes(effective, recorded))
     if models is not None and requests is not None:
         pinned = {m.name: m for m in (coerce_models(recorded.get("models")) or ()) if m.version}
         spec = models(spec, requests, pinned)
         effective.values["models"] = Resolved(spec.models, effective.source("models"))
     setting_changes = settings_mod.changes(effective, recorded)
-    settings_mod.check_immutable(setting_changes)
     if check is not None:
         check(spec)
     resources = build(spec)
