@@ -43,6 +43,7 @@ def reset() -> None:
     global _ledger
     with _lock:
         if _ledger is not None:
+            _ledger.close()
             _ledger.client.close()
         _ledger = None
 
