@@ -85,8 +85,7 @@ end
 return 1
 """
 _STATUS = {1: RECORDED, 0: DUPLICATE, -1: STALE}
-_NKEYS = 3 + len(K.ROLLUPS)
-_NARGS = 7 + len(K.ROLLUPS) + 1
+_NARGS = 7 + len(K.ROLLUPS) + 1  # ARGV of the script
 _HEADS_KEPT = 4096  # packed command heads cached, one per day-bucket seen
 
 
