@@ -32,6 +32,9 @@ _ledger: Ledger | None = None
 def ledger() -> Ledger:
     """One ledger (and Redis connection pool) per worker process, built on first use."""
     global _ledger
+    built = _ledger
+    if built is not None:  # every call after the first: no lock
+        return built
     with _lock:
         if _ledger is None:
             _ledger = Ledger(connect_from_env())
@@ -43,6 +46,7 @@ def reset() -> None:
     global _ledger
     with _lock:
         if _ledger is not None:
+            _ledger.close()
             _ledger.client.close()
         _ledger = None
 
@@ -56,7 +60,7 @@ def _time_text(value: Any) -> Any:
 
 
 def event_dict(event: func.EventGridEvent) -> dict[str, Any]:
-    """The delivered event in the contract's shape (Event Grid schema)."""
+    """The delivered event in the contract's shape (Event Grid schema); absent fields left out."""
     out: dict[str, Any] = {
         "id": event.id,
         "eventType": event.event_type,
@@ -65,9 +69,12 @@ def event_dict(event: func.EventGridEvent) -> dict[str, Any]:
         "dataVersion": event.data_version,
         "data": event.get_json(),
     }
-    if event.topic is not None:
-        out["topic"] = event.topic
-    return {k: v for k, v in out.items() if v is not None}
+    topic = event.topic
+    if topic is not None:
+        out["topic"] = topic
+    if None in out.values():  # rare (a malformed delivery): copy only then
+        return {k: v for k, v in out.items() if v is not None}
+    return out
 
 
 @app.function_name("token_processor")

@@ -32,7 +32,7 @@ acl_users = entra.acl_users
 
 @pytest.fixture
 def deployment(isolated: Path, monkeypatch: pytest.MonkeyPatch, redis_db: Any) -> FakeCredential:
-    """A state file whose cache is the local server (plain TCP, db 9 for the test), and an
+    """A state file whose cache is the local server (plain TCP, the test's database), and an
     operator identity that DefaultAzureCredential would return."""
     state = {
         "schema": "pros-state",
@@ -50,7 +50,9 @@ def deployment(isolated: Path, monkeypatch: pytest.MonkeyPatch, redis_db: Any) -
     (isolated / ".pros" / "demo.json").write_text(json.dumps(state))
     monkeypatch.delenv("REDIS_URL", raising=False)
     real = conn.target_from_outputs
-    monkeypatch.setattr(conn, "target_from_outputs", lambda o: dataclasses.replace(real(o), ssl=False, db=9))
+    number = redis_db.connection_pool.connection_kwargs.get("db", 9)  # REDIS_URL's database
+    local = lambda o: dataclasses.replace(real(o), ssl=False, db=number)  # noqa: E731
+    monkeypatch.setattr(conn, "target_from_outputs", local)
     credential = FakeCredential()
     monkeypatch.setattr(azure.identity, "DefaultAzureCredential", lambda **kwargs: credential)
     Ledger(redis_db).submit(make_event("entra-1", when="2026-11-03T10:00:00Z", prompt=40, completion=2))

@@ -179,7 +179,8 @@ def test_logs_carry_ids_and_outcomes_only(
                                 commands=["+@all"])  # fmt: skip
     acl_users.names.append("token-processor")
     db = redis_db.connection_pool.connection_kwargs
-    monkeypatch.setenv("REDIS_URL", f"redis://token-processor:{password}@127.0.0.1:{db.get('port', 6379)}/9")
+    port, number = db.get("port", 6379), db.get("db", 9)  # the fixture's database (REDIS_URL)
+    monkeypatch.setenv("REDIS_URL", f"redis://token-processor:{password}@127.0.0.1:{port}/{number}")
     module().reset()
     caplog.set_level(logging.DEBUG)
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.connection import Connection
 
 from pros_cli.ledger import keys as K
 from pros_cli.ledger.audit import dead_letters
@@ -39,25 +40,41 @@ def test_three_deliveries_count_once(redis_db: Any) -> None:
 
 
 def test_one_round_trip_per_event(redis_db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted on the wire: what every connection sends and reads while one event is recorded."""
     ledger = Ledger(redis_db)
-    ledger.submit(make_event("warm-up"))  # the script is loaded now
-    calls: list[str] = []
-    real = redis_db.execute_command
+    ledger.submit(make_event("warm-up"))  # the script is loaded, the connection open
+    sent: list[bytes] = []
+    reads: list[Any] = []
+    real_send, real_read = Connection.send_packed_command, Connection.read_response
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(str(args[0]))
-        return real(*args, **kwargs)
+    def send(self: Connection, command: Any, check_health: bool = True) -> None:
+        sent.append(b"".join([command] if isinstance(command, bytes | str) else command))
+        real_send(self, command, check_health)
 
-    monkeypatch.setattr(redis_db, "execute_command", counting)
-    ledger.submit(make_event("one-trip"))
-    assert calls == ["EVALSHA"]
+    def read(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        reads.append(real_read(self, *args, **kwargs))
+        return reads[-1]
+
+    monkeypatch.setattr(Connection, "send_packed_command", send)
+    monkeypatch.setattr(Connection, "read_response", read)
+    assert ledger.submit(make_event("one-trip")).status == "recorded"
+    assert len(sent) == 1 and sent[0].split(b"\r\n")[2] == b"EVALSHA"
+    assert reads == [1]
+    # What goes out is the RESP that redis-py itself would pack for the same arguments.
+    rec = prepare(make_event("one-trip"))
+    keys, args = ledger._call(rec)
+    packed = redis_db.connection_pool.get_connection()
+    try:
+        assert sent[0] == b"".join(packed.pack_command("EVALSHA", ledger._sha, len(keys), *keys, *args))
+    finally:
+        redis_db.connection_pool.release(packed)
 
 
 def test_unknown_script_is_loaded_then_run(redis_db: Any) -> None:
     ledger = Ledger(redis_db)
-    ledger._script.sha = "0" * 40  # as if the server had never seen it (or had restarted)
+    ledger._sha = "0" * 40  # as if the server had never seen it (or had restarted)
     assert ledger.submit(make_event("noscript-1")).status == "recorded"
-    assert ledger._script.sha != "0" * 40
+    assert ledger._sha == ledger._script.sha != "0" * 40
     assert totals(redis_db)["requests"] == 1
 
 

@@ -1,8 +1,8 @@
 """The usage ledger: the one implementation of the Redis key schema, the recording script and the
 reports, used by the token processor (which writes) and by ``pros usage`` (which reads).
 
-Standard library and redis-py only (redis-entraid and azure-identity lazily, for Entra ID):
-this package is vendored into the token processor's zip by
+Standard library and redis-py only (redis-entraid and azure-identity lazily, for Entra ID; orjson
+when installed, see :mod:`.encode`): this package is vendored into the token processor's zip by
 :func:`pros_cli.functions_package.build_package`.
 """
 

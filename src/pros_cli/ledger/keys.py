@@ -163,11 +163,15 @@ def decode_values(field: bytes) -> tuple[str | None, ...]:
 
 
 _PACKED = struct.Struct(f"<{len(METRICS)}q")
+PACKED_SIZE = _PACKED.size
 
 
 def pack(metrics: Sequence[int]) -> bytes:
     """Counters as little-endian signed 64-bit integers, in METRICS order (the script's format)."""
-    return _PACKED.pack(*metrics)
+    return _PACK(*metrics)
+
+
+_PACK = _PACKED.pack
 
 
 def unpack(value: bytes) -> list[int]:

@@ -1,6 +1,6 @@
 """Recording usage events: one Redis round trip per event, atomic, counted once.
 
-The recording script runs server-side (EVALSHA; redis-py loads it when the server does not know
+The recording script runs server-side (EVALSHA; the writer loads it when the server does not know
 it yet) over the keys of one day-bucket, all in one cluster slot (see :mod:`.keys`):
 
 1. dedupe: SADD the id to the day-bucket's ``seen`` set; already there means a redelivery, and
@@ -23,9 +23,11 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from pros_cli.ledger import encode as E
 from pros_cli.ledger import keys as K
+from pros_cli.ledger import wire as W
 from pros_cli.ledger.validate import InvalidEvent, check_event
 
 DEDUPE_SECONDS = 7 * 86_400  # >= Event Grid's 24 h retry period, with room for replays
@@ -42,9 +44,10 @@ STALE_REASON = (
 )
 
 # KEYS: seen, tuples, by:<rollup> for each of keys.ROLLUPS, total, log.
-# ARGV: id, end of the event's day (unix seconds), dedupe seconds, audit seconds, stream maxlen,
-#       raw event, packed counters, the encoded tuple. Each rollup's field is cut from the tuple
-#       here (its values are length-prefixed, see keys.py), which keeps the call small.
+# ARGV: end of the event's day (unix seconds), dedupe seconds, audit seconds, stream maxlen (the
+#       four are the same for every event of a day-bucket, so the writer sends them from a cached
+#       prefix), id, packed counters, the encoded tuple, each rollup's field (cut from the tuple
+#       by the writer: cheaper there than in Lua), raw event.
 # Expiry times count from the later of the day's end and the server's clock (TIME), so a day
 # replayed long after it ended is still deduplicated for the whole window; they are set when
 # the day-bucket's dedupe set is created.
@@ -54,62 +57,48 @@ local fresh = redis.call('EXISTS', seen) == 0
 if fresh and redis.call('EXISTS', total) == 1 then
   return -1
 end
-if redis.call('SADD', seen, ARGV[1]) == 0 then
+if redis.call('SADD', seen, ARGV[5]) == 0 then
   return 0
 end
-local packed, tuple = ARGV[7], ARGV[8]
-local F = 'i8i8i8i8i8i8i8i8i8'
-local a1, a2, a3, a4, a5, a6, a7, a8, a9 = struct.unpack('<' .. F, packed)
+local F, packed = '<i8i8i8i8i8i8i8i8i8', ARGV[6]
+local a1, a2, a3, a4, a5, a6, a7, a8, a9 = struct.unpack(F, packed)
 local function bump(key, field)
   local cur = redis.call('HGET', key, field)
   if not cur then
     redis.call('HSET', key, field, packed)
     return
   end
-  if #cur < #packed then cur = cur .. string.rep('\0', #packed - #cur) end
-  local b1, b2, b3, b4, b5, b6, b7, b8, b9 = struct.unpack('<' .. F, cur)
-  redis.call('HSET', key, field, struct.pack('<' .. F,
+  if #cur < #packed then cur = cur .. string.rep('\\0', #packed - #cur) end
+  local b1, b2, b3, b4, b5, b6, b7, b8, b9 = struct.unpack(F, cur)
+  redis.call('HSET', key, field, struct.pack(F,
     a1 + b1, a2 + b2, a3 + b3, a4 + b4, a5 + b5, a6 + b6, a7 + b7, a8 + b8, a9 + b9))
 end
-bump(KEYS[2], tuple)
-local parts, pos = {}, 1
-for d = 1, NDIMS do
-  if string.byte(tuple, pos) == 126 then
-    parts[d], pos = '~', pos + 1
-  else
-    local colon = string.find(tuple, ':', pos, true)
-    local stop = colon + tonumber(string.sub(tuple, pos, colon - 1))
-    parts[d], pos = string.sub(tuple, pos, stop), stop + 1
-  end
-end
+bump(KEYS[2], ARGV[7])
 ROLLUP_BUMPS
 bump(total, '*')
-redis.call('XADD', log, 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[6])
+redis.call('XADD', log, 'MAXLEN', '~', ARGV[4], '*', 'e', ARGV[#ARGV])
 if fresh then
-  local horizon = math.max(tonumber(ARGV[2]), tonumber(redis.call('TIME')[1]))
-  redis.call('EXPIREAT', seen, horizon + tonumber(ARGV[3]))
-  redis.call('EXPIREAT', log, horizon + tonumber(ARGV[4]))
+  local horizon = math.max(tonumber(ARGV[1]), tonumber(redis.call('TIME')[1]))
+  redis.call('EXPIREAT', seen, horizon + tonumber(ARGV[2]))
+  redis.call('EXPIREAT', log, horizon + tonumber(ARGV[3]))
 end
 return 1
 """
 _STATUS = {1: RECORDED, 0: DUPLICATE, -1: STALE}
+_NARGS = 7 + len(K.ROLLUPS) + 1  # ARGV of the script
+_HEADS_KEPT = 4096  # packed command heads cached, one per day-bucket seen
 
 
 def _rollup_bumps() -> str:
-    lines = []
-    for n, dims in enumerate(K.ROLLUPS.values()):
-        field = " .. ".join(f"parts[{K.DIMENSIONS.index(d) + 1}]" for d in dims)
-        lines.append(f"bump(KEYS[{n + 3}], {field})")
-    return "\n".join(lines)
+    return "\n".join(f"bump(KEYS[{n + 3}], ARGV[{n + 8}])" for n in range(len(K.ROLLUPS)))
 
 
-RECORD_SCRIPT = RECORD_SCRIPT.replace("NDIMS", str(len(K.DIMENSIONS)))
 RECORD_SCRIPT = RECORD_SCRIPT.replace("ROLLUP_BUMPS", _rollup_bumps())
+assert len(K.METRICS) == 9, "the recording script adds nine packed counters"
 
 
-@dataclass(frozen=True)
-class Recordable:
-    """A valid event, reduced to what the script needs."""
+class Recordable(NamedTuple):
+    """A valid event, reduced to what the script needs (a named tuple: cheap to make)."""
 
     id: str
     day: dt.date
@@ -147,15 +136,17 @@ def prepare(event: Any, now: dt.datetime | None = None, buckets: int = K.BUCKETS
         1 if estimated else 0,
         total if estimated else 0,
     )
-    raw = json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode("ascii")
     return Recordable(
-        id=event["id"],
-        day=when.astimezone(dt.UTC).date(),
-        bucket=K.bucket_of(event["id"], buckets),
-        dimensions=tuple(data.get(K.EVENT_FIELDS[d]) for d in K.DIMENSIONS),
-        metrics=metrics,
-        raw=raw,
+        event["id"],
+        (when if when.tzinfo is dt.UTC else when.astimezone(dt.UTC)).date(),
+        K.bucket_of(event["id"], buckets),
+        tuple(map(data.get, _DIMENSION_FIELDS)),
+        metrics,
+        E.raw_json(event),
     )
+
+
+_DIMENSION_FIELDS = tuple(K.EVENT_FIELDS[d] for d in K.DIMENSIONS)
 
 
 @functools.lru_cache(maxsize=64)
@@ -200,29 +191,60 @@ class Ledger:
         self.audit_seconds = audit_seconds
         self.stream_maxlen = stream_maxlen
         self.clock = clock
-        self._script = client.register_script(RECORD_SCRIPT)
+        self._script = client.register_script(RECORD_SCRIPT)  # pipelines (record_many)
+        self._sha = self._script.sha
+        pool = W.pool_of(client)  # None: every event through the Script object
+        self._conn = W.KeptConnection(pool) if pool is not None else None
+        self._heads: dict[tuple[dt.date, int], bytes] = {}
+        from redis.exceptions import NoScriptError  # here: importing the ledger loads no redis
+
+        self._noscript = NoScriptError
 
     # ---- one event -------------------------------------------------------------------------
     def prepare(self, event: Any) -> Recordable:
         return prepare(event, self.clock(), self.buckets)
 
+    def _constants(self, day: dt.date) -> tuple[int, ...]:
+        """ARGV[1..4]: the same for every event of a day-bucket."""
+        return _day_end(day), self.dedupe_seconds, self.audit_seconds, self.stream_maxlen
+
     def _call(self, rec: Recordable) -> tuple[Sequence[str], list[Any]]:
-        args = [
-            rec.id,
-            _day_end(rec.day),
-            self.dedupe_seconds,
-            self.audit_seconds,
-            self.stream_maxlen,
-            rec.raw,
-            K.pack(rec.metrics),
-            K.encode_tuple(rec.dimensions),
-        ]
-        return K.event_keys(self.prefix, rec.day, rec.bucket), args
+        """KEYS and ARGV for redis-py's Script object (pipelines)."""
+        keys = K.event_keys(self.prefix, rec.day, rec.bucket)
+        return keys, [*self._constants(rec.day), *E.arguments(rec.id, rec.dimensions, rec.metrics, rec.raw)]
+
+    def _head(self, day: dt.date, bucket: int) -> bytes:
+        """The packed start of the EVALSHA of a day-bucket: script, keys and ARGV[1..4]."""
+        head = self._heads.get((day, bucket))
+        if head is None:
+            if len(self._heads) >= _HEADS_KEPT:
+                self._heads.clear()
+            keys = K.event_keys(self.prefix, day, bucket)
+            parts = [b"EVALSHA", self._sha.encode("ascii"), b"%d" % len(keys), *keys, *self._constants(day)]
+            head = W.pack([W.as_bytes(p) for p in parts], count=len(parts) + _NARGS - 4)
+            self._heads[(day, bucket)] = head
+        return head
 
     def record(self, rec: Recordable) -> str:
-        """Record one prepared event: recorded, duplicate or stale. Raises when Redis fails."""
-        keys, args = self._call(rec)
-        return _STATUS[int(self._script(keys=keys, args=args))]
+        """Record one prepared event: recorded, duplicate or stale, in one round trip (the
+        script's EVALSHA; on NOSCRIPT the script is loaded and the EVALSHA sent again). Raises
+        when Redis fails."""
+        if self._conn is None:
+            keys, args = self._call(rec)
+            return _STATUS[int(self._script(keys=keys, args=args))]
+        tail = E.tail(rec.id, rec.dimensions, rec.metrics, rec.raw)
+        try:
+            reply = self._conn.round_trip(self._head(rec.day, rec.bucket) + tail)
+        except self._noscript:  # a new or restarted server, or a failover: load it, send again
+            self._sha = self._script.sha = W.as_bytes(self.client.script_load(RECORD_SCRIPT)).decode()
+            self._heads.clear()
+            reply = self._conn.round_trip(self._head(rec.day, rec.bucket) + tail)
+        return _STATUS[int(reply)]
+
+    def close(self) -> None:
+        """Give the writer's connection back to the client's pool (the client stays open)."""
+        if self._conn is not None:
+            self._conn.close()
 
     def submit(self, event: Any) -> Outcome:
         """What the token processor does with each delivery: validate, record once, or dead-letter.
