@@ -486,3 +486,18 @@ def test_ctrl_c_records_in_flight_work_and_exits_130(sim):
     rerun = run_pros("provision", "--base-name", "demo")
     assert rerun.code == 0, rerun.err
     assert_one_create_each(sim)
+
+
+def test_no_wait_never_runs_two_model_deployments_of_one_account_at_once(sim):
+    """--no-wait leaves long-running creates to Azure, but Azure OpenAI takes one deployment
+    operation per account at a time (409 RequestConflict): those wait for each other even so."""
+    sim.configure(profile="slow-polls")
+    first = run_pros("provision", "--base-name", "demo", "--no-wait", "-o", "json")
+    assert first.code == 0, first.err
+    second = run_pros("provision", "--no-wait", "-o", "json")
+    assert second.code == 0, second.err
+    conflicts = [e for e in sim.log_entries() if e.get("code") == "RequestConflict"]
+    assert conflicts == []
+    final = run_pros("provision", "-o", "json")
+    assert final.code == 0, final.err
+    assert final.json()["result"] == "succeeded"

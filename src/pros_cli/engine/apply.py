@@ -169,16 +169,22 @@ class Applier:
                 self.state.record_token(r.key, result.continuation_token())
             except Exception:
                 self.state.record_token(r.key, None)
-            if self.options.no_wait:
+            if self._leave_running(r):
                 raise NodeStarted(r.arm_id())
             result = self._wait(result, r)
         return self._finish(change, result)
+
+    def _leave_running(self, r: Resource) -> bool:
+        """--no-wait leaves a long-running operation to Azure, except in a serial group: Azure runs
+        one such operation at a time (the model deployments of one account answer 409
+        RequestConflict to a second), so the next member can start only once this one is done."""
+        return self.options.no_wait and r.serial_group is None
 
     def _resume(self, change: Change) -> Any:
         r = change.resource
         if change.continuation_token:
             poller = r.create(self.clients, continuation_token=change.continuation_token)
-            if self.options.no_wait:
+            if self._leave_running(r):
                 raise NodeStarted(r.arm_id())
             return self._finish(change, self._wait(poller, r))
         # No token (e.g. killed before it was recorded): poll the resource itself until done.
@@ -186,7 +192,7 @@ class Applier:
             current = r.read(self.clients)
             if current is None or not r.in_progress(current):
                 break
-            if self.options.no_wait:
+            if self._leave_running(r):
                 raise NodeStarted(r.arm_id())
             deadline = time.monotonic() + self.options.resume_poll_seconds
             while time.monotonic() < deadline:
