@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FENCE = re.compile(r"^```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
+)
 MARKER = re.compile(r"<!--\s*readme-test(?:\s*:\s*skip\s*:\s*(?P<reason>.*?))?\s*-->\s*$")
 HEREDOC = re.compile(r"<<-?\s*(['\"]?)(?P<word>\w+)\1")
 REDIRECTS = {"<", ">", ">>", ">&", "<&", "<<", "<<<", "&>", ">|"}
@@ -63,8 +65,17 @@ def blocks(path: Path, *, section: str | None = None) -> list[Block]:
 
 
 # ---- command lines ------------------------------------------------------------------------------
+def _open_quote(text: str) -> bool:
+    try:
+        shlex.split(text, comments=True)
+    except ValueError:
+        return True
+    return False
+
+
 def logical_lines(script: str) -> list[str]:
-    """Shell lines with backslash continuations joined and here-document bodies dropped."""
+    """Shell lines with backslash continuations and multi-line quoted strings joined, and
+    here-document bodies dropped."""
     out: list[str] = []
     pending = ""
     lines = iter(script.splitlines())
@@ -72,6 +83,9 @@ def logical_lines(script: str) -> list[str]:
         line = pending + raw
         if line.rstrip().endswith("\\"):
             pending = line.rstrip()[:-1] + " "
+            continue
+        if _open_quote(line):
+            pending = line + "\n"
             continue
         pending = ""
         out.append(line)
@@ -165,7 +179,8 @@ def inline_commands(text: str, program: str) -> list[list[str]]:
     """Invocations written in inline code spans of prose (`pros usage --by day`): synopsis brackets
     and alternatives (``[-l REGION ...]``, ``--dry-run|render``) are read as plain words."""
     found = []
-    for span in re.findall(r"(?<!`)`([^`\n]+)`(?!`)", _without_fences(text)):
+    for span in re.findall(r"(?<!`)`([^`]+)`(?!`)", _without_fences(text)):
+        span = " ".join(span.split())
         if not re.match(rf"{re.escape(program)}\s", span):
             continue
         words = re.sub(r"[\[\]]|\.\.\.", " ", span).replace("|", " ")
