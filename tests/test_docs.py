@@ -44,6 +44,7 @@ DOCS = (README, OPERATIONS, CI)
 SHELL = ("bash", "sh", "shell", "console")
 ROOT_COMMAND = typer.main.get_command(app)
 HELP = ("-h", "--help")  # Typer's help option, from the app's context settings
+COMPLETION = {"--install-completion", "--show-completion"}  # Typer's, when the app enables completion
 AZ_EXTENSION_COMMANDS = ("az monitor log-analytics query",)  # the log-analytics extension
 
 
@@ -263,11 +264,14 @@ def test_the_global_options_table_is_the_root_options() -> None:
     for option, env, _ in rows:
         for name in _codes(option):
             documented_options[name] = _codes(env)
-    params = _options(ROOT_COMMAND)
+    params = [p for p in _options(ROOT_COMMAND) if not set(p.opts) & COMPLETION]
     assert set(documented_options) == {o for p in params for o in p.opts}
     for param in params:
         for name in param.opts:
             assert documented_options[name] == ([param.envvar] if param.envvar else []), name
+    # Typer's completion options, where the app has them, are described under the table.
+    for name in {o for p in _options(ROOT_COMMAND) for o in p.opts} & COMPLETION:
+        assert f"`{name}`" in README.read_text(), name
 
 
 def test_the_exit_status_table_is_the_exit_codes() -> None:

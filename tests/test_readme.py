@@ -76,13 +76,14 @@ def _copy_checkout(target: Path) -> None:
     )
     if listed.returncode == 0:
         names = [n for n in listed.stdout.decode().split("\0") if n]
-    else:  # not a git checkout: everything but environments and caches
+    else:  # not a git checkout: everything but environments and caches, symlinks as links
         skip = {".git", ".venv", "__pycache__", ".pros", ".pytest_cache", ".ruff_cache", "build", "dist"}
-        names = [
-            str(p.relative_to(ROOT))
-            for p in ROOT.rglob("*")
-            if not p.is_dir() and not skip.intersection(p.relative_to(ROOT).parts)
-        ]
+        names = []
+        for top, dirs, files in os.walk(ROOT):
+            dirs[:] = [d for d in dirs if d not in skip and not d.endswith(".egg-info")]
+            here = Path(top)
+            names += [str((here / d).relative_to(ROOT)) for d in dirs if (here / d).is_symlink()]
+            names += [str((here / f).relative_to(ROOT)) for f in files]
     for name in names:
         source = ROOT / name
         dest = target / name
