@@ -25,7 +25,8 @@ HELP = """pros: run Azure OpenAI behind a multi-region API Management gateway.
 Every command reads what exists, changes only what differs, echoes the equivalent az command
 for each change (secrets masked), and records what it did in a state file (./.pros/<base>.json).
 
-Exit status: 0 ok, 1 an operation failed, 2 bad input, 3 unhealthy (status), 130 interrupted.
+Exit status: 0 ok, 1 an operation failed, 2 bad input, 3 unhealthy or drifted (status) or the
+ledger off by more than the tolerance (usage reconcile), 130 interrupted.
 Set PROS_CLOUD=simulator to run against the local ARM simulator instead of Azure.
 """
 
