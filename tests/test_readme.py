@@ -44,8 +44,11 @@ def quickstart() -> list[Block]:
 
 
 def redis_url() -> str:
-    """The local Redis server (or REDIS_URL's), database 12."""
-    base = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
+    """The tests' Redis server (REDIS_URL's, the local one, or one started for the tests:
+    tests/redisdb.py), database 12."""
+    from tests.redisdb import url_for
+
+    base = urlsplit(url_for(README_REDIS_DB))
     return urlunsplit((base.scheme, base.netloc, f"/{README_REDIS_DB}", "", ""))
 
 

@@ -1,8 +1,8 @@
 """Where the Functions apps pros deploys come from, and where their built zips go.
 
-``functions/`` sits at the repository root, beside ``src/``; it is not part of the installed
-package (a wheel holds ``pros_cli`` only). pros looks for it, in order: ``--functions-dir`` (or
-``PROS_FUNCTIONS_DIR``), then the source checkout pros runs from. Each app is built with
+``functions/`` sits at the repository root, beside ``src/``, and ships with pros as
+``pros_cli/shipped/functions`` (a link in the checkout, a copy in the wheel). pros looks, in order:
+``--functions-dir`` (or ``PROS_FUNCTIONS_DIR``), then the apps shipped with it. Each app is built with
 :func:`pros_cli.functions_package.build_package` (same input, same bytes) and the zip is written to
 ``.pros/packages/<app>.zip`` beside the state file, so the echoed ``az functionapp deployment source
 config-zip --src`` line replays exactly what pros deployed.
