@@ -6,25 +6,19 @@ product that publishes it. The deployment ``pros provision`` made is read, never
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from pros_cli.cli import options
 from pros_cli.cli.context import App
 from pros_cli.settings import names_for
 
-CONFIG_OPTION = typer.Option(
-    "--config",
-    metavar="FILE",
-    envvar="PROS_CONFIG",
-    show_envvar=True,
-    help="TOML file with deployment settings (as provision reads it); options and PROS_* variables win.",
+ConfigFile = options.config_file(
+    "TOML file with deployment settings (as provision reads it); options and PROS_* variables win."
 )
 
 
 @options.command(settings=names_for("backends"))
-def backends(app: App, flags: dict[str, Any], config: Annotated[Path | None, CONFIG_OPTION] = None) -> int:
+def backends(app: App, flags: dict[str, Any], config: ConfigFile = None) -> int:
     from pros_cli.resources.gateway_graph import check_gateway, command_graph
 
     app.check()
@@ -73,23 +67,8 @@ def show_result(app: App, spec: Any, result: Any, *, command: str, dry_run_data:
 
     plan = result.plan
     own = Plan(plan.in_scope, errors=plan.errors, settings=plan.settings, notes=plan.notes)
-    s = app.settings
     if result.report is None:
-        if s.emit_script is not None:
-            script = app.make_echo()
-            script.quiet = True
-            for change in own.pending:
-                script(change.az_commands())
-        if dry_run_data is not None and not plan.errors:
-            dry_run_data()
-        elif app.json:
-            render.print_json(own.to_json())
-        else:
-            render.print_plan(own)
-        for error in plan.errors:
-            app.ui.err(f"error: {error}")
-        if plan.errors and not s.dry_run:
-            app.ui.err("nothing was changed")
+        render.show_unapplied(app, own, dry_run_data=dry_run_data)
         return int(result.exit_code)
 
     report = result.report

@@ -227,3 +227,25 @@ def command(fn: Any = None, *, settings: tuple[str, ...] = (), csv: bool = False
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     params = [ctx_param, *own, *setting_parameters(settings), *command_parameters()]
     return with_signature(wrapper, params)
+
+
+def config_file(help: str) -> Any:
+    """The ``--config FILE`` option (also ``PROS_CONFIG``), with a command's own help text; use as
+    ``Config = options.config_file("...")`` then ``config: Config = None``."""
+    return Annotated[
+        Path | None,
+        typer.Option("--config", metavar="FILE", envvar="PROS_CONFIG", show_envvar=True, help=help),
+    ]
+
+
+# ``--redis-url``: the usage reports and reconcile read another Redis than the deployment's cache.
+RedisUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        envvar="REDIS_URL",
+        show_envvar=True,
+        metavar="URL",
+        help="Read this Redis (redis:// or rediss://) instead of the deployment's cache.",
+    ),
+]

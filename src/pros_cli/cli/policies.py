@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from pros_cli.cli import options
-from pros_cli.cli.backends import CONFIG_OPTION
+from pros_cli.cli.backends import ConfigFile
 from pros_cli.cli.context import App
 from pros_cli.settings import names_for
 
@@ -38,7 +38,7 @@ def policies(
             "--out", metavar="DIR", help="With render: write the policy and the API definition here."
         ),
     ] = None,
-    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    config: ConfigFile = None,
 ) -> int:
     from pros_cli.errors import UsageError
 

@@ -11,6 +11,11 @@ from pros_cli.cli import options
 from pros_cli.cli.context import App
 from pros_cli.settings import SETTINGS
 
+ConfigFile = options.config_file(
+    "TOML file with deployment settings; options and PROS_* variables win over it, it wins "
+    "over the recorded settings."
+)
+
 SETTING_NAMES = tuple(s.name for s in SETTINGS)
 
 
@@ -33,17 +38,7 @@ def _provision(
             rich_help_panel=options.SETTINGS_PANEL,
         ),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            envvar="PROS_CONFIG",
-            show_envvar=True,
-            help="TOML file with deployment settings; options and PROS_* variables win over it, it wins "
-            "over the recorded settings.",
-        ),
-    ] = None,
+    config: ConfigFile = None,
     offline: Annotated[
         bool,
         typer.Option(
@@ -188,19 +183,7 @@ def converge_deployment(
             app.ui.err(f"error: {error}")
         return int(result.exit_code)
     if s.dry_run or result.report is None:
-        if s.emit_script is not None:
-            script = app.make_echo()
-            script.quiet = True
-            for change in plan.pending:
-                script(change.az_commands())
-        if app.json:
-            render.print_json(plan.to_json())
-        else:
-            render.print_plan(plan)
-        for error in plan.errors:
-            app.ui.err(f"error: {error}")
-        if plan.errors and not s.dry_run:
-            app.ui.err("nothing was changed")
+        render.show_unapplied(app, plan)
         return int(result.exit_code)
 
     report = result.report

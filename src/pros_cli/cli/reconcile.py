@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +16,10 @@ import typer
 from pros_cli.cli import options
 from pros_cli.cli.context import App
 
+ConfigFile = options.config_file(
+    "TOML file with deployment settings (reconcile_tolerance), as provision reads it."
+)
+RedisUrl = options.RedisUrl
 WORKSPACE_STATE_KEY = "log-analytics"
 MAX_DAYS = 92
 
@@ -68,26 +71,8 @@ def reconcile(
             help="Log Analytics workspace id (default: the deployment's, from its state file).",
         ),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            envvar="PROS_CONFIG",
-            show_envvar=True,
-            help="TOML file with deployment settings (reconcile_tolerance), as provision reads it.",
-        ),
-    ] = None,
-    redis_url: Annotated[
-        str | None,
-        typer.Option(
-            "--redis-url",
-            envvar="REDIS_URL",
-            show_envvar=True,
-            metavar="URL",
-            help="Read this Redis (redis:// or rediss://) instead of the deployment's cache.",
-        ),
-    ] = None,
+    config: ConfigFile = None,
+    redis_url: RedisUrl = None,
 ) -> int:
     """Compare the ledger's totals per UTC day, region and model with Azure's LLM log."""
     from pros_cli import settings as settings_mod

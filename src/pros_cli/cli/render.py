@@ -109,3 +109,25 @@ def print_apply(report: Any, header: str) -> None:
     for row in apply_rows(report):
         table.add_row(row["status"], row["action"], row["type"], row["display"], row["region"] or "-")
     console.print(table, markup=False)
+
+
+def show_unapplied(app: Any, plan: Plan, *, dry_run_data: Any = None) -> None:
+    """A run that applied nothing (a dry run, or one refused before any write): the plan on stdout
+    (or ``dry_run_data()``, a command's own dry-run view), its az lines in ``--emit-script``, its
+    errors on stderr, and, for a refused real run, that nothing was changed."""
+    settings = app.settings
+    if settings.emit_script is not None:
+        script = app.make_echo()
+        script.quiet = True
+        for change in plan.pending:
+            script(change.az_commands())
+    if dry_run_data is not None and not plan.errors:
+        dry_run_data()
+    elif app.json:
+        print_json(plan.to_json())
+    else:
+        print_plan(plan)
+    for error in plan.errors:
+        app.ui.err(f"error: {error}")
+    if plan.errors and not settings.dry_run:
+        app.ui.err("nothing was changed")

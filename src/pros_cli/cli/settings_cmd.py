@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from pros_cli.cli import options
 from pros_cli.cli.context import App
 from pros_cli.settings import SETTINGS
+
+ConfigFile = options.config_file("TOML file with deployment settings, as provision reads it.")
 
 
 @options.command(settings=tuple(s.name for s in SETTINGS))
 def settings(
     app: App,
     flags: dict[str, Any],
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            envvar="PROS_CONFIG",
-            show_envvar=True,
-            help="TOML file with deployment settings, as provision reads it.",
-        ),
-    ] = None,
+    config: ConfigFile = None,
 ) -> int:
     """Resolve the settings exactly as provision would (flag, env, config, state, default) and
     print them with their sources; nothing is read from Azure and nothing is written."""

@@ -77,17 +77,7 @@ def teardown(
     for key in target.unknown if target else []:
         app.ui.warn(f"the state file records {key!r}, which this version of pros cannot remove: left alone")
     if s.dry_run or report is None:
-        if s.emit_script is not None:
-            script = app.make_echo()
-            script.quiet = True
-            for change in plan.pending:
-                script(change.az_commands())
-        if app.json:
-            render.print_json(plan.to_json())
-        else:
-            render.print_plan(plan)
-        for error in plan.errors:
-            app.ui.err(f"error: {error}")
+        render.show_unapplied(app, plan)
         return int(result.exit_code)
 
     kept = [r.detail["kept"] for r in report.results.values() if r.detail.get("kept")]

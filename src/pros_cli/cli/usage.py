@@ -32,16 +32,7 @@ ALIASES = {
 DIM_HELP = "billing-code, company, user, region, model, deployment, api, day"
 LONG_RANGE_DAYS = 31
 
-RedisUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--redis-url",
-        envvar="REDIS_URL",
-        show_envvar=True,
-        metavar="URL",
-        help="Read this Redis (redis:// or rediss://) instead of the deployment's cache.",
-    ),
-]
+RedisUrl = options.RedisUrl
 FromDay = Annotated[
     str | None,
     typer.Option("--from", metavar="DAY", help="First UTC day (YYYY-MM-DD); default: the month's 1st."),
