@@ -23,8 +23,15 @@ def complete(words: str, cword: int) -> list[str]:
 def test_help_offers_completion_and_the_bash_script_calls_back_into_pros():
     helped = subprocess.run([sys.executable, "-m", "pros_cli", "--help"], capture_output=True, text=True)
     assert "--install-completion" in helped.stdout and "--show-completion" in helped.stdout
+    # --show-completion detects the shell from the process tree (shellingham); a test run detached
+    # from any shell (a CI runner, a background job) has none, so name the shell explicitly, which
+    # Typer accepts when its detection is turned off.
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     shown = subprocess.run(
-        [sys.executable, "-m", "pros_cli", "--show-completion", "bash"], capture_output=True, text=True
+        [sys.executable, "-m", "pros_cli", "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert shown.returncode == 0, shown.stderr
     assert "_PROS_COMPLETE=complete_bash" in shown.stdout and "complete -o default -F" in shown.stdout
