@@ -6,7 +6,7 @@ import json
 import shlex
 import subprocess
 
-from pros_cli.echo import AzCommand, Echo, JsonSubst, Secret, Subst, az, az_rest, tags_args
+from pros_cli.echo import AzCommand, Echo, JsonSubst, Secret, Subst, az, az_rest, tags_args, wait_after
 from pros_cli.resources.base import FieldDiff
 from pros_cli.resources.graph import build_resources
 from tests.conftest import make_spec, run_pros
@@ -59,9 +59,28 @@ def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path)
         'Executing: az functionapp config appsettings set -g rg -n f --settings "K=${PROS_KEY}"',
     ]
     text = script.read_text()
-    assert 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"' in text
-    assert text.index("PROS_KEY=") < text.index("az group create")
+    fetch = 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"'
+    assert text.count("PROS_KEY=") == 1
+    # Fetched right before its first use, after the lines before it (which may create its source),
+    # never hoisted to the top where the source does not exist yet.
+    assert text.index("az group create") < text.index(fetch) < text.index("az functionapp config")
     assert "az group show" not in text
+    echo(az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "g", "--settings", secret))
+    assert script.read_text().count("PROS_KEY=") == 1  # fetched once, used twice
+
+
+def test_script_waits_after_an_az_rest_put_as_pros_polls_it(tmp_path):
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=lambda line: None, script_path=script)
+    path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/topics/t"
+    echo([az_rest("PUT", path, "2025-02-15", {"location": "eastus"}), az_rest("DELETE", path, "2025-02-15")])
+    lines = script.read_text().splitlines()
+    put = next(i for i, line in enumerate(lines) if "--method put" in line)
+    wait = shlex.split(lines[put + 1])
+    assert wait[:3] == ["az", "resource", "wait"]
+    assert wait[wait.index("--ids") + 1] == path and wait[wait.index("--api-version") + 1] == "2025-02-15"
+    assert "provisioningState" in wait[wait.index("--custom") + 1]
+    assert not any("wait" in line for line in lines[put + 2 :])  # a DELETE gets none
 
 
 def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
@@ -73,7 +92,7 @@ def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
     second = AzCommand(az_rest("PUT", "/subscriptions/s/x/b", "2025-07-01", {"b": 2}).args, note=note)
     echo([first, second])
     assert written == [f"Executing: {first.render()}", f"  note: {note}", f"Executing: {second.render()}"]
-    lines = script.read_text().splitlines()
+    lines = [line for line in script.read_text().splitlines() if not line.startswith("az resource wait")]
     assert lines[-4:] == [f"# {note}", first.render(), f"# {note}", second.render()]
 
 
@@ -141,6 +160,7 @@ def every_az_line(spec) -> list[str]:
         if diffs:
             commands += r.az_update(current, diffs)
         lines += [c.render() for c in commands]
+        lines += [w.render() for w in map(wait_after, commands) if w is not None]  # the script's waits
     return lines
 
 

@@ -2,8 +2,10 @@
 
 An :class:`AzCommand` is a list of arguments; :class:`Secret` arguments render as a shell
 variable reference (``"$PROS_REDIS_KEY"``) so the line still pastes and parses while the value
-never reaches the terminal. ``--emit-script FILE`` collects the same lines into a bash script,
-where each secret variable is first filled by the az command that reads it.
+never reaches the terminal. ``--emit-script FILE`` collects the same lines into a bash script
+that runs top to bottom against an empty subscription: each secret variable is filled by the az
+command that reads it right before the first line that uses it (so after the lines that create
+its source), and values like principal ids are ``$(az ...)`` substitutions on the line itself.
 """
 
 from __future__ import annotations
@@ -116,6 +118,29 @@ def az_rest(method: str, path: str, api_version: str, body: dict | None = None) 
     return az(*args, read_only=method.upper() in ("GET", "HEAD"))
 
 
+# Waits until the resource an ``az rest`` PUT wrote has finished provisioning (or has no
+# provisioningState at all: a proxy resource that is done when the PUT answers).
+_SETTLED = "properties.provisioningState == null || properties.provisioningState == 'Succeeded'"
+
+
+def wait_after(cmd: AzCommand) -> AzCommand | None:
+    """For the emitted script: ``az rest`` sends one request and returns, where pros's SDK call polls
+    a long-running PUT to its end. The line after it waits the same way (``az resource wait``), so a
+    later line that needs the resource finds it finished rather than still provisioning."""
+    args = [a for a in cmd.args if isinstance(a, str)]
+    if args[:2] != ["az", "rest"] or cmd.read_only or "--url" not in args:
+        return None
+    method = args[args.index("--method") + 1].lower() if "--method" in args else "get"
+    url = args[args.index("--url") + 1]
+    if method != "put" or not url.startswith(ARM + "/"):
+        return None
+    path, _, query = url[len(ARM) :].partition("?")
+    version = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("api-version")
+    if not version:
+        return None
+    return az("resource", "wait", "--ids", path, "--api-version", version, "--custom", _SETTLED)
+
+
 @dataclass
 class Echo:
     """Writes ``Executing: az ...`` lines to stderr and, optionally, into a bash script."""
@@ -125,7 +150,7 @@ class Echo:
     verbose: bool = False
     script_path: Path | None = None
     lines: list[str] = field(default_factory=list)
-    _secret_sources: dict[str, str] = field(default_factory=dict)
+    _fetched: set[str] = field(default_factory=set)
     _notes_shown: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,12 +163,18 @@ class Echo:
                     continue
                 line = cmd.render()
                 if not cmd.read_only:
+                    # A secret is read right before its first use: by then the lines that create
+                    # its source have run (pros echoes a call only once its dependencies exist).
+                    for secret in cmd.secrets:
+                        if secret.source and secret.var not in self._fetched:
+                            self._fetched.add(secret.var)
+                            self.lines.append(f'{secret.var}="$({secret.source})"')
                     if cmd.note:
                         self.lines.append(f"# {cmd.note}")
                     self.lines.append(line)
-                    for secret in cmd.secrets:
-                        if secret.source:
-                            self._secret_sources.setdefault(secret.var, secret.source)
+                    wait = wait_after(cmd)
+                    if wait is not None:
+                        self.lines.append(wait.render())
                 if not self.quiet:
                     self.write(f"Executing: {line}")
                     if cmd.note and cmd.note not in self._notes_shown:  # each note once per run
@@ -160,10 +191,6 @@ class Echo:
             "set -euo pipefail",
             "",
         ]
-        for var, source in self._secret_sources.items():
-            head.append(f'{var}="$({source})"')
-        if self._secret_sources:
-            head.append("")
         body = "\n".join(head + self.lines) + "\n"
         from pros_cli.state import atomic_write
 

@@ -246,6 +246,8 @@ class ApplicationInsights(Resource):
             "show",
             "--ids",
             self.arm_id(),
+            "--api-version",  # the version pros reads with; without it az asks the provider for one
+            self.api_version,
             "--query",
             "properties.ConnectionString",
             "--output",

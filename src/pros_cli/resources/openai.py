@@ -311,6 +311,10 @@ class ModelDeployment(Resource):
             az("cognitiveservices", "account", "deployment", "create", *self._where(),
                "--model-format", "OpenAI", "--model-name", m.model, "--model-version", self.version_arg(),
                "--sku-name", m.sku, "--sku-capacity", str(m.capacity)),
+            # az sends that PUT and returns without polling (polling=False in azure-cli 2.91): wait
+            # for the deployment before the next line changes it (one operation at a time).
+            az("resource", "wait", "--created", "--ids", self.arm_id(), "--api-version", self.api_version,
+               note="az cognitiveservices account deployment create returns before the deployment exists"),
             az("resource", "update", "--ids", self.arm_id(), "--api-version", self.api_version,
                "--set", f"properties.versionUpgradeOption={VERSION_UPGRADE_OPTION}",
                note="az cognitiveservices account deployment create has no --version-upgrade-option"),

@@ -297,10 +297,11 @@ class RoleAssignment(Resource):
         return az_rest("GET", self.arm_id(), self.api_version)
 
     def az_create(self) -> list[AzCommand]:
-        """With the identity or a looked-up scope not known yet (a dry run before they exist),
-        the line asks az for them when it runs, so it still pastes and parses."""
-        known = self.principal_id()
-        principal: Subst | str = known or Subst(self.principal.az_read(), "identity.principalId")
+        """The identity's principal id is asked of az when the line runs, never written in:
+        Entra ID gives each new identity its own id, so the id pros saw is not the one a replay of
+        the script (or a dry run's line before the identity exists) would get. A looked-up scope
+        not known yet is asked of az the same way."""
+        principal = Subst(self.principal.az_read(), "identity.principalId")
         args: list[str | Subst] = [
             "role",
             "assignment",

@@ -73,10 +73,11 @@ class Grantee:
         return str(value).lower() if value else None
 
     def az_object_id(self, inputs: dict[str, dict[str, Any] | None]) -> str | Subst:
-        """The object id, or (a dry run before the identity exists) the az query that prints it."""
-        known = self.object_id(inputs)
-        if known or self.node is None:
-            return str(known)
+        """A fixed object id, or, for an identity pros makes, the az query that prints its
+        principal id when the line runs (a new identity gets a new id: a replay of the script, or
+        a dry run's line before the identity exists, must ask for the one it has)."""
+        if self.node is None:
+            return str(self.fixed_object_id)
         return Subst(self.node.az_read(), "identity.principalId")
 
 
