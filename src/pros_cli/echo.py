@@ -61,12 +61,17 @@ class JsonSubst:
     data: dict
     substs: tuple[tuple[str, Subst], ...]
 
-    def render(self) -> str:
+    def render(self, variables: dict[str, str] | None = None) -> str:
+        """With ``variables`` (placeholder -> shell variable), the values come from variables a
+        script filled on lines of their own instead of from inline substitutions."""
         text = json.dumps(self.data, separators=(",", ":"), sort_keys=True)
         for char in ("\\", '"', "$", "`"):
             text = text.replace(char, "\\" + char)
         for placeholder, subst in self.substs:
-            text = text.replace(placeholder, subst.render()[1:-1])  # "$(...)" without its quotes
+            if variables and placeholder in variables:
+                text = text.replace(placeholder, "${" + variables[placeholder] + "}")
+            else:
+                text = text.replace(placeholder, subst.render()[1:-1])  # "$(...)" without its quotes
         return f'"{text}"'
 
 
@@ -151,6 +156,7 @@ class Echo:
     script_path: Path | None = None
     lines: list[str] = field(default_factory=list)
     _fetched: set[str] = field(default_factory=set)
+    _values: dict[str, str] = field(default_factory=dict)  # Subst line -> the script variable holding it
     _notes_shown: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -171,7 +177,7 @@ class Echo:
                             self.lines.append(f'{secret.var}="$({secret.source})"')
                     if cmd.note:
                         self.lines.append(f"# {cmd.note}")
-                    self.lines.append(line)
+                    self.lines.append(self._script_line(cmd))
                     wait = wait_after(cmd)
                     if wait is not None:
                         self.lines.append(wait.render())
@@ -182,6 +188,31 @@ class Echo:
                         self.write(f"  note: {cmd.note}")
             if self.script_path is not None:
                 self._write_script()
+
+    def _value_var(self, subst: Subst) -> str:
+        """The script variable holding a value az prints (a principal id, a resource id), filled on a
+        line of its own right before its first use: a failing or empty lookup stops the script there
+        (``set -e`` does not see a failure inside a ``$(...)`` that is part of an argument)."""
+        key = subst.render()
+        var = self._values.get(key)
+        if var is None:
+            var = self._values[key] = f"PROS_VALUE_{len(self._values) + 1}"
+            self.lines.append(f"{var}={key}")
+            self.lines.append(f': "${{{var}:?the line above printed no value}}"')
+        return var
+
+    def _script_line(self, cmd: AzCommand) -> str:
+        parts = []
+        for arg in cmd.args:
+            if isinstance(arg, str):
+                parts.append(shlex.quote(arg))
+            elif isinstance(arg, Subst):
+                parts.append(f'"${{{self._value_var(arg)}}}"')
+            elif isinstance(arg, JsonSubst):
+                parts.append(arg.render({p: self._value_var(sub) for p, sub in arg.substs}))
+            else:
+                parts.append(arg.render())
+        return " ".join(parts)
 
     def _write_script(self) -> None:
         head = [

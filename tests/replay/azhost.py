@@ -51,7 +51,7 @@ def _token(scopes: list[str]) -> str:
 class _TestCredential:
     """What azure-cli's MSAL credentials offer: ``acquire_token(scopes)`` → an MSAL result."""
 
-    def acquire_token(self, scopes, **kwargs):  # noqa: ANN001, ANN003
+    def acquire_token(self, scopes, **kwargs):
         return {"access_token": _token(list(scopes)), "expires_in": 3600, "token_type": "Bearer"}
 
 
@@ -61,7 +61,7 @@ def _patch() -> None:
 
     original_send = HTTPAdapter.send
 
-    def send(self, request, **kwargs):  # noqa: ANN001, ANN003
+    def send(self, request, **kwargs):
         target = _STATE["target"]
         if not target:
             raise requests.exceptions.ConnectionError("replay host: no simulator target", request=request)
@@ -81,7 +81,9 @@ def _patch() -> None:
 
     from azure.cli.core import _profile
 
-    _profile.Profile._create_credential = lambda self, account, tenant_id=None, client_id=None: _TestCredential()
+    _profile.Profile._create_credential = lambda self, account, tenant_id=None, client_id=None: (
+        _TestCredential()
+    )
 
     real_sleep = time.sleep
     time.sleep = lambda seconds: real_sleep(min(float(seconds), 0.01))
@@ -108,9 +110,11 @@ def _write_profile(config_dir: str) -> None:
     with open(os.path.join(config_dir, "azureProfile.json"), "w", encoding="utf-8") as fh:
         json.dump(profile, fh)
     with open(os.path.join(config_dir, "config"), "w", encoding="utf-8") as fh:
-        fh.write("[core]\ncollect_telemetry = false\nno_color = true\nsurvey_message = false\n"
-                 "only_show_errors = false\ndisable_progress_bar = true\n"
-                 "[auto-upgrade]\nenable = no\n")
+        fh.write(
+            "[core]\ncollect_telemetry = false\nno_color = true\nsurvey_message = false\n"
+            "only_show_errors = false\ndisable_progress_bar = true\n"
+            "[auto-upgrade]\nenable = no\n"
+        )
 
 
 def _point_log_handlers_at(stream: io.StringIO) -> None:

@@ -175,7 +175,12 @@ class AzHost:
         proc = subprocess.run(
             # The script as written, sourced by a shell that names the failing line (unexpanded,
             # so no secret a variable holds is printed).
-            ["bash", "-c", 'trap \'echo "replay: line $LINENO failed: $BASH_COMMAND" >&2\' ERR; . "$0"', str(script)],
+            [
+                "bash",
+                "-c",
+                'trap \'echo "replay: line $LINENO failed: $BASH_COMMAND" >&2\' ERR; . "$0"',
+                str(script),
+            ],
             cwd=script.parent,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -211,7 +216,7 @@ def spec_from_state(state: dict[str, Any]) -> Any:
     keep = {
         k: v
         for k, v in settings.items()
-        if k not in ("attempted_settings",) and v is not None or k in ("custom_domain",)
+        if (k not in ("attempted_settings",) and v is not None) or k in ("custom_domain",)
     }
     return build_spec(base_name=state["base_name"], subscription_id=state["subscription_id"], **keep)
 

@@ -23,17 +23,34 @@ from pros_cli.simulator.providers.web import FLEX_MEMORY, FLEX_RUNTIMES
 
 # The stacks API has its own versions (2020-10-01 is what azure-cli asks for; the later ones are the
 # Microsoft.Web versions whose spec defines the same operation).
-API_VERSIONS = ("2020-10-01", "2022-03-01", "2023-01-01", "2023-12-01", "2024-04-01", "2024-11-01", "2025-05-01")
-_DISPLAY = {"python": "Python", "node": "Node.js", "dotnet-isolated": ".NET Isolated", "java": "Java",
-            "powershell": "PowerShell Core", "custom": "Custom Handler"}
+API_VERSIONS = (
+    "2020-10-01",
+    "2022-03-01",
+    "2023-01-01",
+    "2023-12-01",
+    "2024-04-01",
+    "2024-11-01",
+    "2025-05-01",
+)
+_DISPLAY = {
+    "python": "Python",
+    "node": "Node.js",
+    "dotnet-isolated": ".NET Isolated",
+    "java": "Java",
+    "powershell": "PowerShell Core",
+    "custom": "Custom Handler",
+}
 
 
 def _flex_sku(runtime: str, version: str) -> dict[str, Any]:
     return {
         "skuCode": "FC1",
         "instanceMemoryMB": [{"size": size, "isDefault": size == 2048} for size in FLEX_MEMORY],
-        "maximumInstanceCount": {"lowestMaximumInstanceCount": 40, "highestMaximumInstanceCount": 1000,
-                                 "defaultValue": 100},
+        "maximumInstanceCount": {
+            "lowestMaximumInstanceCount": 40,
+            "highestMaximumInstanceCount": 1000,
+            "defaultValue": 100,
+        },
         "functionAppConfigProperties": {"runtime": {"name": runtime, "version": version}},
     }
 
@@ -49,22 +66,38 @@ def _stack(runtime: str, *, flex: bool) -> dict[str, Any]:
             "appInsightsSettings": {"isSupported": True},
             "gitHubActionSettings": {"isSupported": True, "supportedVersion": version},
             "appSettingsDictionary": {"FUNCTIONS_WORKER_RUNTIME": runtime},
-            "siteConfigPropertiesDictionary": {"use32BitWorkerProcess": False,
-                                               "linuxFxVersion": f"{runtime.capitalize()}|{version}"},
+            "siteConfigPropertiesDictionary": {
+                "use32BitWorkerProcess": False,
+                "linuxFxVersion": f"{runtime.capitalize()}|{version}",
+            },
             "supportedFunctionsExtensionVersions": ["~4"],
         }
         if flex:
             settings["Sku"] = [_flex_sku(runtime, version)]
         label = f"{_DISPLAY.get(runtime, runtime)} {version}"
-        majors.append({"displayText": label, "value": version,
-                       "minorVersions": [{"displayText": label, "value": version,
-                                          "stackSettings": {"linuxRuntimeSettings": settings}}]})
+        majors.append(
+            {
+                "displayText": label,
+                "value": version,
+                "minorVersions": [
+                    {
+                        "displayText": label,
+                        "value": version,
+                        "stackSettings": {"linuxRuntimeSettings": settings},
+                    }
+                ],
+            }
+        )
     return {
         "id": f"/providers/Microsoft.Web/functionAppStacks/{runtime}",
         "name": runtime,
         "type": "Microsoft.Web/functionAppStacks",
-        "properties": {"displayText": _DISPLAY.get(runtime, runtime), "value": runtime, "preferredOs": "Linux",
-                       "majorVersions": majors},
+        "properties": {
+            "displayText": _DISPLAY.get(runtime, runtime),
+            "value": runtime,
+            "preferredOs": "Linux",
+            "majorVersions": majors,
+        },
     }
 
 
@@ -73,11 +106,15 @@ def _stacks(req: SimRequest, *, flex: bool) -> SimResponse:
     if wanted == "dotnet":
         wanted = "dotnet-isolated"
     runtimes = [r for r in FLEX_RUNTIMES if wanted in (None, "", r)]
-    return SimResponse(200, {"value": [_stack(r, flex=flex and req.query.get("sku") == "FC1") for r in runtimes]})
+    return SimResponse(
+        200, {"value": [_stack(r, flex=flex and req.query.get("sku") == "FC1") for r in runtimes]}
+    )
 
 
 def register(sim: Simulator) -> None:
-    @sim.route("GET", r"/providers/Microsoft\.Web/locations/([^/]+)/functionAppStacks", api_versions=API_VERSIONS)
+    @sim.route(
+        "GET", r"/providers/Microsoft\.Web/locations/([^/]+)/functionAppStacks", api_versions=API_VERSIONS
+    )
     def _by_location(sim: Simulator, req: SimRequest, location: str) -> SimResponse:
         return _stacks(req, flex=True)
 
