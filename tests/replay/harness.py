@@ -252,7 +252,9 @@ def resource_ids(sim: Simulator) -> set[str]:
 def compare(spec: Any, recorded_keys: set[str], expected: Simulator, replayed: Simulator) -> list[str]:
     """Differences, field by field: the set of resource ids, then for each resource of the
     deployment its managed fields (the ones pros diffs) and tags; then pros's own diff of the
-    replayed cloud against the desired state (what a pros run against it would change)."""
+    replayed cloud against the desired state (what a pros run against it would change). That diff
+    runs as a first pros run against the replayed cloud would: with no state entry (kinds whose diff
+    reads one, an imported API definition or deployed code, say what they cannot tell)."""
     from pros_cli.azure.clients import ClientFactory
     from pros_cli.resources.base import get_path
     from pros_cli.resources.graph import full_graph
@@ -289,6 +291,9 @@ def compare(spec: Any, recorded_keys: set[str], expected: Simulator, replayed: S
         if body_b is None:
             continue
         r.inputs = {dep: bodies_b.get(dep) for dep in r.depends_on}
+        remember = getattr(r, "remember", None)
+        if remember is not None:
+            remember(None)
         for d in r.diff(body_b):
             problems.append(f"{r.key}: pros would {d.reason()} on the replayed cloud")
     return problems

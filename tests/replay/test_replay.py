@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from pros_cli.azure.clients import ClientFactory
+from pros_cli.resources.function_package import FunctionPackage
+from pros_cli.resources.graph import full_graph
 from pros_cli.simulator.core import Simulator
 from tests.conftest import SUB, assert_no_secrets
 from tests.replay.harness import compare, spec_from_state
@@ -28,17 +31,37 @@ VAULT_ID = (
 CERT = "https://kv-operator.vault.azure.net/secrets/gateway-cert"
 
 
-def _replay_twice(pros, sim, replay, *args: str) -> str:
+# What still differs, by design (docs/replay.md). pros remembers in its state file which API definition
+# it imported; the replayed cloud has no pros state (the API's operations are compared live). Code
+# deployed with `az functionapp deployment source config-zip` is marked as deployed by az_cli, so
+# pros cannot tell it is the package it would deploy (az has no flag to mark it, and az rest cannot
+# send a binary body): a pros run after a replay deploys the same package once more. The functions
+# the apps list are compared separately.
+API_DEFINITION_NOT_RECORDED = re.compile(
+    r"apim/\w+/apis/openai: pros would change definition: 'not recorded' -> "
+    r"'openai-inference\.openapi\.json sha256 [0-9a-f]+' on the replayed cloud"
+)
+AZ_DEPLOYED_CODE = re.compile(
+    r"function-code/\w+: pros would redeploy: its latest deployment \S+ \(succeeded, by az_cli, [^)]*\) "
+    r"is not one pros made on the replayed cloud"
+)
+
+
+def _unexpected(problems: list[str], known: tuple[re.Pattern[str], ...]) -> list[str]:
+    return [p for p in problems if not any(k.fullmatch(p) for k in known)]
+
+
+def _replay_twice(pros, sim, replay, *args: str, known: tuple[re.Pattern[str], ...] = ()) -> str:
     run = pros(*args, "--emit-script", "replay.sh", "-o", "json")
     assert run.code == 0, run.err
     script = Path.cwd() / "replay.sh"
     first = replay.run(script)
     assert first.code == 0, first.explain()
-    problems = replay.differences(sim)
+    problems = _unexpected(replay.differences(sim), known)
     assert not problems, "the replay differs from pros's run:\n" + "\n".join(problems)
     again = replay.run(script)
     assert again.code == 0, "a second replay failed: " + again.explain()
-    problems = replay.differences(sim)
+    problems = _unexpected(replay.differences(sim), known)
     assert not problems, "after the second replay:\n" + "\n".join(problems)
     text = script.read_text()
     assert_no_secrets(first.out, first.err, again.out, again.err, text)
@@ -96,6 +119,27 @@ def test_custom_domain(pros, sim, replay, no_secret_leaks):
         "--certificate-secret-id",
         CERT,
     )
+
+
+@pytest.mark.replay
+def test_up_with_backends_policies_and_functions(pros, sim, replay, no_secret_leaks):
+    """``pros up`` runs provision, backends, policies and deploy-functions in one graph: one script
+    holds every command's echo, and replays into the same gateway (backends, pools, named values,
+    policies, the API), the same deployed functions and the Event Grid subscription."""
+    known = (API_DEFINITION_NOT_RECORDED, AZ_DEPLOYED_CODE)
+    text = _replay_twice(pros, sim, replay, "up", "--base-name", "demo", known=known)
+    assert "az functionapp deployment source config-zip" in text
+    assert "az eventgrid event-subscription create" in text
+    # The code the script deployed: every app lists the functions pros's deployment made it list.
+    state = json.loads((Path.cwd() / ".pros" / "demo.json").read_text())
+    spec = spec_from_state(state)
+    clients_a = ClientFactory(SUB, cloud="simulator", simulator=sim)
+    clients_b = ClientFactory(SUB, cloud="simulator", simulator=replay.cloud)
+    codes = [r for r in full_graph(spec) if isinstance(r, FunctionPackage) and r.key in state["resources"]]
+    assert len(codes) == 3
+    for r in codes:
+        listed_a = r.read(clients_a)["properties"]["functions"]
+        assert listed_a and r.read(clients_b)["properties"]["functions"] == listed_a, r.key
 
 
 def test_a_difference_is_reported_field_by_field(pros, sim):
