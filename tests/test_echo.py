@@ -69,6 +69,26 @@ def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path)
     assert script.read_text().count("PROS_KEY=") == 1  # fetched once, used twice
 
 
+def test_a_guarded_line_runs_in_the_script_only_when_its_guard_succeeds(tmp_path):
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    show = az("apim", "deletedservice", "show", "--service-name", "a", "-l", "eastus", read_only=True)
+    where = ("--service-name", "a", "-l", "eastus")
+    purge = AzCommand(az("apim", "deletedservice", "purge", *where).args, guard=show)
+    echo(purge)
+    assert written == [f"Executing: {purge.render()}"]  # the terminal shows the command itself
+    line = script.read_text().splitlines()[-1]
+    assert line == f"if {show.render()} --output none 2>/dev/null; then {purge.render()}; fi"
+    # bash runs the purge only when the show succeeds (az stubbed: show fails for a purged name).
+    for show_status, ran in ((0, True), (1, False)):
+        out = subprocess.run(
+            ["bash", "-c", f'az() {{ [ "$3" = show ] && return {show_status}; echo ran "$3"; }}; {line}'],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert ("ran purge" in out) is ran
+
+
 def test_script_waits_after_an_az_rest_put_as_pros_polls_it(tmp_path):
     script = tmp_path / "replay.sh"
     echo = Echo(write=lambda line: None, script_path=script)
@@ -80,7 +100,8 @@ def test_script_waits_after_an_az_rest_put_as_pros_polls_it(tmp_path):
     assert wait[:3] == ["az", "resource", "wait"]
     assert wait[wait.index("--ids") + 1] == path and wait[wait.index("--api-version") + 1] == "2025-02-15"
     assert "provisioningState" in wait[wait.index("--custom") + 1]
-    assert not any("wait" in line for line in lines[put + 2 :])  # a DELETE gets none
+    delete = shlex.split(lines[put + 3])
+    assert delete[:3] == ["az", "resource", "wait"] and "--deleted" in delete  # a DELETE waits too
 
 
 def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
@@ -161,6 +182,10 @@ def every_az_line(spec) -> list[str]:
             commands += r.az_update(current, diffs)
         lines += [c.render() for c in commands]
         lines += [w.render() for w in map(wait_after, commands) if w is not None]  # the script's waits
+        lines += [c.guard.render() for c in commands if c.guard is not None]  # and its guards
+        purge = getattr(r, "az_purge", None)
+        if purge is not None:
+            lines += [purge().render(), purge().guard.render()]
     return lines
 
 

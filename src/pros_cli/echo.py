@@ -83,6 +83,10 @@ class AzCommand:
     args: tuple[Arg, ...]
     read_only: bool = False
     note: str = ""  # why this command stands in for the SDK call, when not obvious
+    # For the emitted script: a read-only az command that succeeds only when this one has work to do
+    # (the script runs this one only then), so a re-run after a failure does not fail on a command
+    # whose work is done, e.g. a purge of a name already purged. The terminal echo shows the command.
+    guard: AzCommand | None = None
 
     def render(self) -> str:
         parts = []
@@ -130,19 +134,21 @@ _SETTLED = "properties.provisioningState == null || properties.provisioningState
 
 def wait_after(cmd: AzCommand) -> AzCommand | None:
     """For the emitted script: ``az rest`` sends one request and returns, where pros's SDK call polls
-    a long-running PUT to its end. The line after it waits the same way (``az resource wait``), so a
-    later line that needs the resource finds it finished rather than still provisioning."""
+    a long-running PUT or DELETE to its end. The line after it waits the same way (``az resource
+    wait``), so a later line finds the resource finished (or gone) rather than still in progress."""
     args = [a for a in cmd.args if isinstance(a, str)]
     if args[:2] != ["az", "rest"] or cmd.read_only or "--url" not in args:
         return None
     method = args[args.index("--method") + 1].lower() if "--method" in args else "get"
     url = args[args.index("--url") + 1]
-    if method != "put" or not url.startswith(ARM + "/"):
+    if method not in ("put", "delete") or not url.startswith(ARM + "/"):
         return None
     path, _, query = url[len(ARM) :].partition("?")
     version = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("api-version")
     if not version:
         return None
+    if method == "delete":
+        return az("resource", "wait", "--deleted", "--ids", path, "--api-version", version)
     return az("resource", "wait", "--ids", path, "--api-version", version, "--custom", _SETTLED)
 
 
@@ -177,7 +183,7 @@ class Echo:
                             self.lines.append(f'{secret.var}="$({secret.source})"')
                     if cmd.note:
                         self.lines.append(f"# {cmd.note}")
-                    self.lines.append(self._script_line(cmd))
+                    self.lines.append(self._guarded(cmd, self._script_line(cmd)))
                     wait = wait_after(cmd)
                     if wait is not None:
                         self.lines.append(wait.render())
@@ -213,6 +219,11 @@ class Echo:
             else:
                 parts.append(arg.render())
         return " ".join(parts)
+
+    def _guarded(self, cmd: AzCommand, line: str) -> str:
+        if cmd.guard is None:
+            return line
+        return f"if {self._script_line(cmd.guard)} --output none 2>/dev/null; then {line}; fi"
 
     def _write_script(self) -> None:
         head = [

@@ -270,16 +270,24 @@ def compare(spec: Any, recorded_keys: set[str], expected: Simulator, replayed: S
     clients_b = ClientFactory(spec.subscription_id, cloud="simulator", simulator=replayed)
     principals_a, principals_b = _principals(expected), _principals(replayed)
     graph = [r for r in full_graph(spec) if r.key in recorded_keys]
+    bodies_a: dict[str, Any] = {}
     bodies_b: dict[str, Any] = {}
     for r in graph:
-        body_a = r.read(clients_a)
-        body_b = r.read(clients_b)
-        bodies_b[r.key] = body_b
+        bodies_a[r.key] = r.read(clients_a)
+        bodies_b[r.key] = r.read(clients_b)
+    for r in graph:
+        body_a, body_b = bodies_a[r.key], bodies_b[r.key]
         if body_a is None or body_b is None:
             if (body_a is None) != (body_b is None):
                 problems.append(f"{r.key}: {'absent' if body_b is None else 'present'} after replay")
             continue
-        fields = [*r.managed_fields, "tags"] if r.tagged else list(r.managed_fields)
+        # The fields pros diffs: its managed fields that it sets (a field it leaves to Azure, like a
+        # Traffic Manager endpoint's priority under Performance routing, is Azure's to choose).
+        r.inputs = {dep: bodies_a.get(dep) for dep in r.depends_on}
+        desired = r.desired()
+        fields = [f for f in r.managed_fields if get_path(desired, f) is not None]
+        if r.tagged:
+            fields.append("tags")
         for path in fields:
             have_a = _normalise(get_path(body_a, path), principals_a)
             have_b = _normalise(get_path(body_b, path), principals_b)

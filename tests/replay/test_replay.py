@@ -122,10 +122,11 @@ def test_custom_domain(pros, sim, replay, no_secret_leaks):
 
 
 @pytest.mark.replay
-def test_up_with_backends_policies_and_functions(pros, sim, replay, no_secret_leaks):
+def test_up_then_teardown(pros, sim, replay, no_secret_leaks):
     """``pros up`` runs provision, backends, policies and deploy-functions in one graph: one script
     holds every command's echo, and replays into the same gateway (backends, pools, named values,
-    policies, the API), the same deployed functions and the Event Grid subscription."""
+    policies, the API), the same deployed functions and the Event Grid subscription. Then
+    ``teardown --purge``'s script empties the replayed cloud as pros emptied its own."""
     known = (API_DEFINITION_NOT_RECORDED, AZ_DEPLOYED_CODE)
     text = _replay_twice(pros, sim, replay, "up", "--base-name", "demo", known=known)
     assert "az functionapp deployment source config-zip" in text
@@ -140,6 +141,20 @@ def test_up_with_backends_policies_and_functions(pros, sim, replay, no_secret_le
     for r in codes:
         listed_a = r.read(clients_a)["properties"]["functions"]
         assert listed_a and r.read(clients_b)["properties"]["functions"] == listed_a, r.key
+
+    # teardown --purge: its script removes from the replayed cloud what pros removed from its own,
+    # frees the soft-deleted names the same way, and runs a second time without failing.
+    down = pros("teardown", "--base-name", "demo", "--purge", "--yes", "--emit-script", "teardown.sh")
+    assert down.code == 0, down.err
+    teardown = Path.cwd() / "teardown.sh"
+    for attempt in ("first", "second"):
+        run = replay.run(teardown)
+        assert run.code == 0, f"the {attempt} teardown replay failed: " + run.explain()
+        sim.reload()
+        assert sorted(replay.cloud.db["resources"]) == sorted(sim.db["resources"])
+        assert replay.cloud.db.get("deleted") == sim.db.get("deleted")
+    assert "az apim deletedservice purge" in teardown.read_text()
+    assert_no_secrets(run.out, run.err, teardown.read_text())
 
 
 def test_a_difference_is_reported_field_by_field(pros, sim):

@@ -122,4 +122,5 @@ class EventGridTopic(Resource):
         return [self._az("update", *args)]
 
     def az_delete(self) -> list[AzCommand]:
-        return [self._az("delete")]
+        # The DELETE pros sends: `az eventgrid topic delete` uses azure-cli's 2021-10-15-preview.
+        return [az_rest("delete", self.arm_id(), API_VERSION)]

@@ -8,6 +8,7 @@ the preflight says so with the purge command instead of letting the create fail 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
@@ -130,8 +131,9 @@ class OpenAIAccount(Resource):
         return self.purge_command()
 
     def purge_command(self) -> AzCommand:
-        return az("cognitiveservices", "account", "purge", "-l", str(self.region), "-g", self.resource_group,
-                  "-n", self.name)
+        where = ("-l", str(self.region), "-g", self.resource_group, "-n", self.name)
+        show = az("cognitiveservices", "account", "show-deleted", *where, read_only=True)
+        return dataclasses.replace(az("cognitiveservices", "account", "purge", *where), guard=show)
 
     def preflight(self, clients: Any) -> str | None:
         deleted = self.find_soft_deleted(clients)
