@@ -236,3 +236,33 @@ def test_az_parser_really_rejects_bad_lines(az_parser):
         ["az storage account create --name x --no-such-flag 1", "az apim policy apply -n x"]
     )
     assert len(bad) == 2
+
+
+def test_a_known_value_is_shown_but_the_script_asks_az_for_it_before_its_line(tmp_path):
+    """A principal id pros knows is shown in the echo; the script asks az for it on a line of its
+    own (a replay gets another identity, and a failed or empty lookup stops the script there)."""
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    show = az("functionapp", "show", "-g", "rg", "-n", "func-1", read_only=True)
+    known = Subst(show, "identity.principalId", known="1111-2222")
+    grant = az("role", "assignment", "create", "--assignee-object-id", known, "--role", "r", "--scope", "s")
+    body = JsonSubst({"user": {"objectId": "@ID@"}}, (("@ID@", known),))
+    put = az("rest", "--method", "put", "--url", "https://example.org/x", "--body", body)
+    echo([grant, put])
+    shown = "az role assignment create --assignee-object-id 1111-2222 --role r --scope s"
+    assert written[0] == f"Executing: {shown}"
+    assert '\\"objectId\\":\\"1111-2222\\"' in written[1]
+    lines = script.read_text().splitlines()
+    lookup = "az functionapp show -g rg -n func-1 --query identity.principalId --output tsv"
+    fetch = lines.index(f'PROS_VALUE_1="$({lookup})"')
+    assert lines[fetch + 1] == ': "${PROS_VALUE_1:?the line above printed no value}"'
+    assert lines[fetch + 2].endswith('--assignee-object-id "${PROS_VALUE_1}" --role r --scope s')
+    assert "1111-2222" not in script.read_text()
+    assert sum(line.startswith("PROS_VALUE_") for line in lines) == 1  # fetched once, used twice
+    # What bash hands az: the fetched value, in one JSON argument.
+    stub = 'az() { if [ "$1" = functionapp ]; then echo 3333-4444; else printf "%s\\n" "$@"; fi; }'
+    program = stub + "\n" + "\n".join(lines[fetch:])
+    out = subprocess.run(["bash", "-c", program], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '{"user":{"objectId":"3333-4444"}}' in out.stdout.splitlines()

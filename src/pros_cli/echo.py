@@ -46,10 +46,16 @@ class Subst:
 
     command: AzCommand
     query: str
+    # The value as pros saw it, when it did (the terminal echo shows it); the emitted script always
+    # asks az, since a replay into another subscription gets other values (a new identity's id).
+    known: str = ""
 
-    def render(self) -> str:
+    def lookup(self) -> str:
         shown = AzCommand((*self.command.args, "--query", self.query, "--output", "tsv"), read_only=True)
         return f'"$({shown.render()})"'
+
+    def render(self) -> str:
+        return shlex.quote(self.known) if self.known else self.lookup()
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,11 @@ class JsonSubst:
         for placeholder, subst in self.substs:
             if variables and placeholder in variables:
                 text = text.replace(placeholder, "${" + variables[placeholder] + "}")
+            elif subst.known:
+                known = "".join("\\" + c if c in '\\"$`' else c for c in subst.known)
+                text = text.replace(placeholder, known)
             else:
-                text = text.replace(placeholder, subst.render()[1:-1])  # "$(...)" without its quotes
+                text = text.replace(placeholder, subst.lookup()[1:-1])  # "$(...)" without its quotes
         return f'"{text}"'
 
 
@@ -199,7 +208,7 @@ class Echo:
         """The script variable holding a value az prints (a principal id, a resource id), filled on a
         line of its own right before its first use: a failing or empty lookup stops the script there
         (``set -e`` does not see a failure inside a ``$(...)`` that is part of an argument)."""
-        key = subst.render()
+        key = subst.lookup()
         var = self._values.get(key)
         if var is None:
             var = self._values[key] = f"PROS_VALUE_{len(self._values) + 1}"

@@ -297,11 +297,11 @@ class RoleAssignment(Resource):
         return az_rest("GET", self.arm_id(), self.api_version)
 
     def az_create(self) -> list[AzCommand]:
-        """The identity's principal id is asked of az when the line runs, never written in:
-        Entra ID gives each new identity its own id, so the id pros saw is not the one a replay of
-        the script (or a dry run's line before the identity exists) would get. A looked-up scope
+        """The echo names the identity's principal id when pros knows it; the emitted script
+        asks az for it when the line runs (Entra ID gives each new identity its own id, so a replay
+        gets another one), as does a dry run's line before the identity exists. A looked-up scope
         not known yet is asked of az the same way."""
-        principal = Subst(self.principal.az_read(), "identity.principalId")
+        principal = Subst(self.principal.az_read(), "identity.principalId", known=self.principal_id() or "")
         args: list[str | Subst] = [
             "role",
             "assignment",

@@ -74,11 +74,11 @@ class Grantee:
 
     def az_object_id(self, inputs: dict[str, dict[str, Any] | None]) -> str | Subst:
         """A fixed object id, or, for an identity pros makes, the az query that prints its
-        principal id when the line runs (a new identity gets a new id: a replay of the script, or
-        a dry run's line before the identity exists, must ask for the one it has)."""
+        principal id (shown as the id pros knows, if it does; the emitted script always asks, as a
+        new identity gets a new id in a replay, and a dry run's line before the identity exists)."""
         if self.node is None:
             return str(self.fixed_object_id)
-        return Subst(self.node.az_read(), "identity.principalId")
+        return Subst(self.node.az_read(), "identity.principalId", known=self.object_id(inputs) or "")
 
 
 def assignment_name(scope_id: str, grantee: Grantee) -> str:
