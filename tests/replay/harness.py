@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -201,7 +202,9 @@ class AzHost:
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
+                self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---- comparing two clouds through pros's own resource kinds ------------------------------------
@@ -211,14 +214,9 @@ def spec_from_state(state: dict[str, Any]) -> Any:
     """The spec a recorded run used, rebuilt from its state file's settings."""
     from pros_cli.spec import ModelDeployment, build_spec
 
-    settings = dict(state["settings"])
+    settings = {k: v for k, v in state["settings"].items() if v is not None}
     settings["models"] = tuple(ModelDeployment(**m) for m in settings["models"])
-    keep = {
-        k: v
-        for k, v in settings.items()
-        if (k not in ("attempted_settings",) and v is not None) or k in ("custom_domain",)
-    }
-    return build_spec(base_name=state["base_name"], subscription_id=state["subscription_id"], **keep)
+    return build_spec(base_name=state["base_name"], subscription_id=state["subscription_id"], **settings)
 
 
 def _normalise(value: Any, principals: dict[str, str]) -> Any:
