@@ -41,11 +41,15 @@ class Run:
         ]
 
 
+# Where the test tools are (set by the operator of the test run), not settings of pros: kept.
+TEST_SETTINGS = ("PROS_SHARED_DIR", "PROS_AZ_PYTHON", "PROS_AZ_VENV")
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Own cwd, no ambient Azure or pros settings, the simulator as the cloud."""
     for key in list(os.environ):
-        if key.startswith(("PROS_", "AZURE_")):
+        if key.startswith(("PROS_", "AZURE_")) and key not in TEST_SETTINGS:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path / "azure-config"))  # no az login here
     monkeypatch.setenv("PROS_CLOUD", "simulator")

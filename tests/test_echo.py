@@ -6,7 +6,7 @@ import json
 import shlex
 import subprocess
 
-from pros_cli.echo import AzCommand, Echo, JsonSubst, Secret, Subst, az, az_rest, tags_args
+from pros_cli.echo import AzCommand, Echo, JsonSubst, Secret, Subst, az, az_rest, tags_args, wait_after
 from pros_cli.resources.base import FieldDiff
 from pros_cli.resources.graph import build_resources
 from tests.conftest import make_spec, run_pros
@@ -59,9 +59,49 @@ def test_echo_writes_executing_lines_and_a_script_that_fetches_secrets(tmp_path)
         'Executing: az functionapp config appsettings set -g rg -n f --settings "K=${PROS_KEY}"',
     ]
     text = script.read_text()
-    assert 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"' in text
-    assert text.index("PROS_KEY=") < text.index("az group create")
+    fetch = 'PROS_KEY="$(az redis list-keys -g rg -n r --query primaryKey -o tsv)"'
+    assert text.count("PROS_KEY=") == 1
+    # Fetched right before its first use, after the lines before it (which may create its source),
+    # never hoisted to the top where the source does not exist yet.
+    assert text.index("az group create") < text.index(fetch) < text.index("az functionapp config")
     assert "az group show" not in text
+    echo(az("functionapp", "config", "appsettings", "set", "-g", "rg", "-n", "g", "--settings", secret))
+    assert script.read_text().count("PROS_KEY=") == 1  # fetched once, used twice
+
+
+def test_a_guarded_line_runs_in_the_script_only_when_its_guard_succeeds(tmp_path):
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    show = az("apim", "deletedservice", "show", "--service-name", "a", "-l", "eastus", read_only=True)
+    where = ("--service-name", "a", "-l", "eastus")
+    purge = AzCommand(az("apim", "deletedservice", "purge", *where).args, guard=show)
+    echo(purge)
+    assert written == [f"Executing: {purge.render()}"]  # the terminal shows the command itself
+    line = script.read_text().splitlines()[-1]
+    assert line == f"if {show.render()} --output none 2>/dev/null; then {purge.render()}; fi"
+    # bash runs the purge only when the show succeeds (az stubbed: show fails for a purged name).
+    for show_status, ran in ((0, True), (1, False)):
+        out = subprocess.run(
+            ["bash", "-c", f'az() {{ [ "$3" = show ] && return {show_status}; echo ran "$3"; }}; {line}'],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert ("ran purge" in out) is ran
+
+
+def test_script_waits_after_an_az_rest_put_as_pros_polls_it(tmp_path):
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=lambda line: None, script_path=script)
+    path = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventGrid/topics/t"
+    echo([az_rest("PUT", path, "2025-02-15", {"location": "eastus"}), az_rest("DELETE", path, "2025-02-15")])
+    lines = script.read_text().splitlines()
+    put = next(i for i, line in enumerate(lines) if "--method put" in line)
+    wait = shlex.split(lines[put + 1])
+    assert wait[:3] == ["az", "resource", "wait"]
+    assert wait[wait.index("--ids") + 1] == path and wait[wait.index("--api-version") + 1] == "2025-02-15"
+    assert "provisioningState" in wait[wait.index("--custom") + 1]
+    delete = shlex.split(lines[put + 3])
+    assert delete[:3] == ["az", "resource", "wait"] and "--deleted" in delete  # a DELETE waits too
 
 
 def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
@@ -73,7 +113,7 @@ def test_notes_show_once_per_run_and_above_each_scripted_line(tmp_path):
     second = AzCommand(az_rest("PUT", "/subscriptions/s/x/b", "2025-07-01", {"b": 2}).args, note=note)
     echo([first, second])
     assert written == [f"Executing: {first.render()}", f"  note: {note}", f"Executing: {second.render()}"]
-    lines = script.read_text().splitlines()
+    lines = [line for line in script.read_text().splitlines() if not line.startswith("az resource wait")]
     assert lines[-4:] == [f"# {note}", first.render(), f"# {note}", second.render()]
 
 
@@ -141,6 +181,11 @@ def every_az_line(spec) -> list[str]:
         if diffs:
             commands += r.az_update(current, diffs)
         lines += [c.render() for c in commands]
+        lines += [w.render() for w in map(wait_after, commands) if w is not None]  # the script's waits
+        lines += [c.guard.render() for c in commands if c.guard is not None]  # and its guards
+        purge = getattr(r, "az_purge", None)
+        if purge is not None:
+            lines += [purge().render(), purge().guard.render()]
     return lines
 
 
@@ -191,3 +236,33 @@ def test_az_parser_really_rejects_bad_lines(az_parser):
         ["az storage account create --name x --no-such-flag 1", "az apim policy apply -n x"]
     )
     assert len(bad) == 2
+
+
+def test_a_known_value_is_shown_but_the_script_asks_az_for_it_before_its_line(tmp_path):
+    """A principal id pros knows is shown in the echo; the script asks az for it on a line of its
+    own (a replay gets another identity, and a failed or empty lookup stops the script there)."""
+    written: list[str] = []
+    script = tmp_path / "replay.sh"
+    echo = Echo(write=written.append, script_path=script)
+    show = az("functionapp", "show", "-g", "rg", "-n", "func-1", read_only=True)
+    known = Subst(show, "identity.principalId", known="1111-2222")
+    grant = az("role", "assignment", "create", "--assignee-object-id", known, "--role", "r", "--scope", "s")
+    body = JsonSubst({"user": {"objectId": "@ID@"}}, (("@ID@", known),))
+    put = az("rest", "--method", "put", "--url", "https://example.org/x", "--body", body)
+    echo([grant, put])
+    shown = "az role assignment create --assignee-object-id 1111-2222 --role r --scope s"
+    assert written[0] == f"Executing: {shown}"
+    assert '\\"objectId\\":\\"1111-2222\\"' in written[1]
+    lines = script.read_text().splitlines()
+    lookup = "az functionapp show -g rg -n func-1 --query identity.principalId --output tsv"
+    fetch = lines.index(f'PROS_VALUE_1="$({lookup})"')
+    assert lines[fetch + 1] == ': "${PROS_VALUE_1:?the line above printed no value}"'
+    assert lines[fetch + 2].endswith('--assignee-object-id "${PROS_VALUE_1}" --role r --scope s')
+    assert "1111-2222" not in script.read_text()
+    assert sum(line.startswith("PROS_VALUE_") for line in lines) == 1  # fetched once, used twice
+    # What bash hands az: the fetched value, in one JSON argument.
+    stub = 'az() { if [ "$1" = functionapp ]; then echo 3333-4444; else printf "%s\\n" "$@"; fi; }'
+    program = stub + "\n" + "\n".join(lines[fetch:])
+    out = subprocess.run(["bash", "-c", program], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '{"user":{"objectId":"3333-4444"}}' in out.stdout.splitlines()

@@ -2,8 +2,10 @@
 
 An :class:`AzCommand` is a list of arguments; :class:`Secret` arguments render as a shell
 variable reference (``"$PROS_REDIS_KEY"``) so the line still pastes and parses while the value
-never reaches the terminal. ``--emit-script FILE`` collects the same lines into a bash script,
-where each secret variable is first filled by the az command that reads it.
+never reaches the terminal. ``--emit-script FILE`` collects the same lines into a bash script
+that runs top to bottom against an empty subscription: each secret variable is filled by the az
+command that reads it right before the first line that uses it (so after the lines that create
+its source), and values like principal ids are ``$(az ...)`` substitutions on the line itself.
 """
 
 from __future__ import annotations
@@ -44,10 +46,16 @@ class Subst:
 
     command: AzCommand
     query: str
+    # The value as pros saw it, when it did (the terminal echo shows it); the emitted script always
+    # asks az, since a replay into another subscription gets other values (a new identity's id).
+    known: str = ""
 
-    def render(self) -> str:
+    def lookup(self) -> str:
         shown = AzCommand((*self.command.args, "--query", self.query, "--output", "tsv"), read_only=True)
         return f'"$({shown.render()})"'
+
+    def render(self) -> str:
+        return shlex.quote(self.known) if self.known else self.lookup()
 
 
 @dataclass(frozen=True)
@@ -59,12 +67,20 @@ class JsonSubst:
     data: dict
     substs: tuple[tuple[str, Subst], ...]
 
-    def render(self) -> str:
+    def render(self, variables: dict[str, str] | None = None) -> str:
+        """With ``variables`` (placeholder -> shell variable), the values come from variables a
+        script filled on lines of their own instead of from inline substitutions."""
         text = json.dumps(self.data, separators=(",", ":"), sort_keys=True)
         for char in ("\\", '"', "$", "`"):
             text = text.replace(char, "\\" + char)
         for placeholder, subst in self.substs:
-            text = text.replace(placeholder, subst.render()[1:-1])  # "$(...)" without its quotes
+            if variables and placeholder in variables:
+                text = text.replace(placeholder, "${" + variables[placeholder] + "}")
+            elif subst.known:
+                known = "".join("\\" + c if c in '\\"$`' else c for c in subst.known)
+                text = text.replace(placeholder, known)
+            else:
+                text = text.replace(placeholder, subst.lookup()[1:-1])  # "$(...)" without its quotes
         return f'"{text}"'
 
 
@@ -76,6 +92,10 @@ class AzCommand:
     args: tuple[Arg, ...]
     read_only: bool = False
     note: str = ""  # why this command stands in for the SDK call, when not obvious
+    # For the emitted script: a read-only az command that succeeds only when this one has work to do
+    # (the script runs this one only then), so a re-run after a failure does not fail on a command
+    # whose work is done, e.g. a purge of a name already purged. The terminal echo shows the command.
+    guard: AzCommand | None = None
 
     def render(self) -> str:
         parts = []
@@ -116,6 +136,31 @@ def az_rest(method: str, path: str, api_version: str, body: dict | None = None) 
     return az(*args, read_only=method.upper() in ("GET", "HEAD"))
 
 
+# Waits until the resource an ``az rest`` PUT wrote has finished provisioning (or has no
+# provisioningState at all: a proxy resource that is done when the PUT answers).
+_SETTLED = "properties.provisioningState == null || properties.provisioningState == 'Succeeded'"
+
+
+def wait_after(cmd: AzCommand) -> AzCommand | None:
+    """For the emitted script: ``az rest`` sends one request and returns, where pros's SDK call polls
+    a long-running PUT or DELETE to its end. The line after it waits the same way (``az resource
+    wait``), so a later line finds the resource finished (or gone) rather than still in progress."""
+    args = [a for a in cmd.args if isinstance(a, str)]
+    if args[:2] != ["az", "rest"] or cmd.read_only or "--url" not in args:
+        return None
+    method = args[args.index("--method") + 1].lower() if "--method" in args else "get"
+    url = args[args.index("--url") + 1]
+    if method not in ("put", "delete") or not url.startswith(ARM + "/"):
+        return None
+    path, _, query = url[len(ARM) :].partition("?")
+    version = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("api-version")
+    if not version:
+        return None
+    if method == "delete":
+        return az("resource", "wait", "--deleted", "--ids", path, "--api-version", version)
+    return az("resource", "wait", "--ids", path, "--api-version", version, "--custom", _SETTLED)
+
+
 @dataclass
 class Echo:
     """Writes ``Executing: az ...`` lines to stderr and, optionally, into a bash script."""
@@ -125,7 +170,8 @@ class Echo:
     verbose: bool = False
     script_path: Path | None = None
     lines: list[str] = field(default_factory=list)
-    _secret_sources: dict[str, str] = field(default_factory=dict)
+    _fetched: set[str] = field(default_factory=set)
+    _values: dict[str, str] = field(default_factory=dict)  # Subst line -> the script variable holding it
     _notes_shown: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,12 +184,18 @@ class Echo:
                     continue
                 line = cmd.render()
                 if not cmd.read_only:
+                    # A secret is read right before its first use: by then the lines that create
+                    # its source have run (pros echoes a call only once its dependencies exist).
+                    for secret in cmd.secrets:
+                        if secret.source and secret.var not in self._fetched:
+                            self._fetched.add(secret.var)
+                            self.lines.append(f'{secret.var}="$({secret.source})"')
                     if cmd.note:
                         self.lines.append(f"# {cmd.note}")
-                    self.lines.append(line)
-                    for secret in cmd.secrets:
-                        if secret.source:
-                            self._secret_sources.setdefault(secret.var, secret.source)
+                    self.lines.append(self._guarded(cmd, self._script_line(cmd)))
+                    wait = wait_after(cmd)
+                    if wait is not None:
+                        self.lines.append(wait.render())
                 if not self.quiet:
                     self.write(f"Executing: {line}")
                     if cmd.note and cmd.note not in self._notes_shown:  # each note once per run
@@ -151,6 +203,36 @@ class Echo:
                         self.write(f"  note: {cmd.note}")
             if self.script_path is not None:
                 self._write_script()
+
+    def _value_var(self, subst: Subst) -> str:
+        """The script variable holding a value az prints (a principal id, a resource id), filled on a
+        line of its own right before its first use: a failing or empty lookup stops the script there
+        (``set -e`` does not see a failure inside a ``$(...)`` that is part of an argument)."""
+        key = subst.lookup()
+        var = self._values.get(key)
+        if var is None:
+            var = self._values[key] = f"PROS_VALUE_{len(self._values) + 1}"
+            self.lines.append(f"{var}={key}")
+            self.lines.append(f': "${{{var}:?the line above printed no value}}"')
+        return var
+
+    def _script_line(self, cmd: AzCommand) -> str:
+        parts = []
+        for arg in cmd.args:
+            if isinstance(arg, str):
+                parts.append(shlex.quote(arg))
+            elif isinstance(arg, Subst):
+                parts.append(f'"${{{self._value_var(arg)}}}"')
+            elif isinstance(arg, JsonSubst):
+                parts.append(arg.render({p: self._value_var(sub) for p, sub in arg.substs}))
+            else:
+                parts.append(arg.render())
+        return " ".join(parts)
+
+    def _guarded(self, cmd: AzCommand, line: str) -> str:
+        if cmd.guard is None:
+            return line
+        return f"if {self._script_line(cmd.guard)} --output none 2>/dev/null; then {line}; fi"
 
     def _write_script(self) -> None:
         head = [
@@ -160,10 +242,6 @@ class Echo:
             "set -euo pipefail",
             "",
         ]
-        for var, source in self._secret_sources.items():
-            head.append(f'{var}="$({source})"')
-        if self._secret_sources:
-            head.append("")
         body = "\n".join(head + self.lines) + "\n"
         from pros_cli.state import atomic_write
 

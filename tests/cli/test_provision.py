@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 
 import pytest
@@ -399,16 +401,44 @@ def test_emit_script_writes_a_runnable_bash_script(sim, isolated):
     text = script.read_text()
     assert text.startswith("#!/usr/bin/env bash\n")
     assert "set -euo pipefail" in text
-    body = [line for line in text.splitlines() if line.startswith("az ")]
-    assert body == run.echoed
+    # The echoed commands, in order; the script adds only waits where az returns before its work is
+    # done, and asks az for values (principal ids) the echo shows as pros saw them.
+    def calls(lines: list[str]) -> list[str]:
+        return [line for line in lines if line.startswith("az ") and not line.startswith("az resource wait")]
+
+    body, shown = calls(text.splitlines()), calls(run.echoed)
+    assert len(body) == len(shown)
+    for scripted, echoed in zip(body, shown, strict=True):
+        assert _same_but_looked_up(scripted, echoed), (scripted, echoed)
+    assert any("${PROS_VALUE_" in line for line in body)
     assert os.access(script, os.X_OK)
+
+
+def _same_but_looked_up(scripted: str, echoed: str) -> bool:
+    """Equal, except that where the script uses a looked-up ``${PROS_VALUE_n}`` the echo names a
+    principal id (a uuid)."""
+    a, b = shlex.split(scripted), shlex.split(echoed)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        pattern = re.sub(r"\\\$\\\{PROS_VALUE_\d+\\\}", "[0-9a-f-]{36}", re.escape(x))
+        if not re.fullmatch(pattern, y):
+            return False
+    return True
 
 
 def test_dry_run_emit_script_holds_the_planned_commands(sim, isolated):
     script = isolated / "plan.sh"
     run = run_pros("provision", "--base-name", "demo", "--dry-run", "--emit-script", str(script))
     assert run.code == 0, run.err
-    lines = [line for line in script.read_text().splitlines() if line.startswith("az ")]
+    text = script.read_text().splitlines()
+    # Each az line, without the waits the script adds after an az rest call (it returns at once).
+    lines = [
+        line
+        for before, line in zip(["", *text], text, strict=False)
+        if line.startswith("az ")
+        and not (line.startswith("az resource wait") and before.startswith("az rest "))
+    ]
     planned = run_pros("provision", "--base-name", "demo", "--dry-run", "-o", "json").json()["changes"]
     assert len(lines) == sum(len(c["az"]) for c in planned)
     assert len(lines) >= len(graph())

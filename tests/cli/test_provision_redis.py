@@ -166,7 +166,12 @@ def test_every_echoed_line_of_the_default_deployment_parses(sim, isolated, az_pa
     assert run.code == 0, run.err
     managed = [line for line in run.echoed if "/redisEnterprise/" in line]
     assert len(managed) == 4 and all(line.startswith("az rest --method put ") for line in managed)
-    assert any("$(az functionapp show" in line for line in planned if "accessPolicyAssignments" in line)
+    # Before the app exists, the grant's object id is asked of az (into a variable, on its own line).
+    assert any("${PROS_VALUE_" in line for line in planned if "accessPolicyAssignments" in line)
+    assert any(
+        line.startswith("PROS_VALUE_") and "/Microsoft.Web/sites/" in line and "identity.principalId" in line
+        for line in plan.read_text().splitlines()
+    )
     assert az_parser.failures([*planned, *run.echoed]) == []
 
 

@@ -16,6 +16,7 @@ Three graph nodes:
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -214,7 +215,9 @@ class ApiManagementService(Resource):
         return _az_show(self.name, self.resource_group)
 
     def az_purge(self) -> AzCommand:
-        return az("apim", "deletedservice", "purge", "--service-name", self.name, "-l", str(self.region))
+        where = ("--service-name", self.name, "-l", str(self.region))
+        show = az("apim", "deletedservice", "show", *where, read_only=True)
+        return dataclasses.replace(az("apim", "deletedservice", "purge", *where), guard=show)
 
     def az_create(self) -> list[AzCommand]:
         if self.restoring or self.spec.apim_sku not in AZ_CLI_SKUS:

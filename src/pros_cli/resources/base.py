@@ -289,7 +289,10 @@ class Resource(ABC):
 
     # ---- az equivalents -------------------------------------------------------------------
     def az_read(self) -> AzCommand:
-        return az("resource", "show", "--ids", self.arm_id(), read_only=True)
+        # The api-version pros reads with: without one, az first asks the resource provider for its
+        # versions (another read) and may pick one with another shape.
+        version = ("--api-version", self.api_version) if self.api_version else ()
+        return az("resource", "show", "--ids", self.arm_id(), *version, read_only=True)
 
     @abstractmethod
     def az_create(self) -> list[AzCommand]:

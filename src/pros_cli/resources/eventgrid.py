@@ -103,7 +103,9 @@ class EventGridTopic(Resource):
         return dataclasses.replace(az_rest(method, self.arm_id(), API_VERSION, body), note=_NO_AZ_FLAG)
 
     def az_read(self) -> AzCommand:
-        return self._az("show", read_only=True)
+        # The GET pros makes, at its api-version: `az eventgrid topic show` sends azure-cli's own
+        # (2021-10-15-preview with azure-cli 2.91), a preview older than any pros knows.
+        return az("resource", "show", "--ids", self.arm_id(), "--api-version", API_VERSION, read_only=True)
 
     def az_create(self) -> list[AzCommand]:
         return [self._rest("put", self.desired())]
@@ -120,4 +122,5 @@ class EventGridTopic(Resource):
         return [self._az("update", *args)]
 
     def az_delete(self) -> list[AzCommand]:
-        return [self._az("delete")]
+        # The DELETE pros sends: `az eventgrid topic delete` uses azure-cli's 2021-10-15-preview.
+        return [az_rest("delete", self.arm_id(), API_VERSION)]

@@ -352,7 +352,18 @@ class FunctionPackage(Resource):
                 shown_path(path),
                 "--build-remote",
                 "true",
-            )
+            ),
+            # pros waits until ARM lists the functions the package holds (the host has indexed
+            # them: an Event Grid subscription to one fails before); config-zip does not.
+            *(
+                az(
+                    "resource", "wait", "--exists", "--ids", f"{self.app.arm_id()}/functions/{name}",
+                    "--api-version", self.api_version,
+                    note="az functionapp deployment source config-zip returns before the host lists "
+                    "the functions",
+                )
+                for name in self.functions
+            ),
         ]
 
     def az_update(self, current: dict[str, Any], diffs: list[FieldDiff]) -> list[AzCommand]:

@@ -324,14 +324,10 @@ class FunctionApp(Resource):
 
     # ---- az ---------------------------------------------------------------------------------
     def az_read(self) -> AzCommand:
+        """The one GET pros makes. ``az functionapp show`` would also read the site's config and
+        fetch its publishing profile (publishxml: deployment credentials) for a non-Flex app."""
         return az(
-            "functionapp",
-            "show",
-            "--resource-group",
-            self.resource_group,
-            "--name",
-            self.name,
-            read_only=True,
+            "resource", "show", "--ids", self.arm_id(), "--api-version", self.api_version, read_only=True
         )
 
     def az_create(self) -> list[AzCommand]:

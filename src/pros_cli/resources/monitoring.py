@@ -246,6 +246,8 @@ class ApplicationInsights(Resource):
             "show",
             "--ids",
             self.arm_id(),
+            "--api-version",  # the version pros reads with; without it az asks the provider for one
+            self.api_version,
             "--query",
             "properties.ConnectionString",
             "--output",
@@ -265,7 +267,7 @@ class ApplicationInsights(Resource):
         return [self._put({**self.desired(), "tags": self.merged_tags(current)})]
 
     def az_delete(self) -> list[AzCommand]:
-        return [az("resource", "delete", "--ids", self.arm_id())]
+        return [az("resource", "delete", "--ids", self.arm_id(), "--api-version", self.api_version)]
 
 
 class DiagnosticSetting(Resource):

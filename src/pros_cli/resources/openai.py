@@ -8,6 +8,7 @@ the preflight says so with the purge command instead of letting the create fail 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
@@ -130,8 +131,9 @@ class OpenAIAccount(Resource):
         return self.purge_command()
 
     def purge_command(self) -> AzCommand:
-        return az("cognitiveservices", "account", "purge", "-l", str(self.region), "-g", self.resource_group,
-                  "-n", self.name)
+        where = ("-l", str(self.region), "-g", self.resource_group, "-n", self.name)
+        show = az("cognitiveservices", "account", "show-deleted", *where, read_only=True)
+        return dataclasses.replace(az("cognitiveservices", "account", "purge", *where), guard=show)
 
     def preflight(self, clients: Any) -> str | None:
         deleted = self.find_soft_deleted(clients)
@@ -311,6 +313,10 @@ class ModelDeployment(Resource):
             az("cognitiveservices", "account", "deployment", "create", *self._where(),
                "--model-format", "OpenAI", "--model-name", m.model, "--model-version", self.version_arg(),
                "--sku-name", m.sku, "--sku-capacity", str(m.capacity)),
+            # az sends that PUT and returns without polling (polling=False in azure-cli 2.91): wait
+            # for the deployment before the next line changes it (one operation at a time).
+            az("resource", "wait", "--created", "--ids", self.arm_id(), "--api-version", self.api_version,
+               note="az cognitiveservices account deployment create returns before the deployment exists"),
             az("resource", "update", "--ids", self.arm_id(), "--api-version", self.api_version,
                "--set", f"properties.versionUpgradeOption={VERSION_UPGRADE_OPTION}",
                note="az cognitiveservices account deployment create has no --version-upgrade-option"),

@@ -297,10 +297,11 @@ class RoleAssignment(Resource):
         return az_rest("GET", self.arm_id(), self.api_version)
 
     def az_create(self) -> list[AzCommand]:
-        """With the identity or a looked-up scope not known yet (a dry run before they exist),
-        the line asks az for them when it runs, so it still pastes and parses."""
-        known = self.principal_id()
-        principal: Subst | str = known or Subst(self.principal.az_read(), "identity.principalId")
+        """The echo names the identity's principal id when pros knows it; the emitted script
+        asks az for it when the line runs (Entra ID gives each new identity its own id, so a replay
+        gets another one), as does a dry run's line before the identity exists. A looked-up scope
+        not known yet is asked of az the same way."""
+        principal = Subst(self.principal.az_read(), "identity.principalId", known=self.principal_id() or "")
         args: list[str | Subst] = [
             "role",
             "assignment",

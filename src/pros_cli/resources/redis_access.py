@@ -73,11 +73,12 @@ class Grantee:
         return str(value).lower() if value else None
 
     def az_object_id(self, inputs: dict[str, dict[str, Any] | None]) -> str | Subst:
-        """The object id, or (a dry run before the identity exists) the az query that prints it."""
-        known = self.object_id(inputs)
-        if known or self.node is None:
-            return str(known)
-        return Subst(self.node.az_read(), "identity.principalId")
+        """A fixed object id, or, for an identity pros makes, the az query that prints its
+        principal id (shown as the id pros knows, if it does; the emitted script always asks, as a
+        new identity gets a new id in a replay, and a dry run's line before the identity exists)."""
+        if self.node is None:
+            return str(self.fixed_object_id)
+        return Subst(self.node.az_read(), "identity.principalId", known=self.object_id(inputs) or "")
 
 
 def assignment_name(scope_id: str, grantee: Grantee) -> str:

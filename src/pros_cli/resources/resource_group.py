@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from pros_cli.azure.clients import raw_json
@@ -79,4 +80,7 @@ class ResourceGroup(Resource):
         return [az("group", "update", "--name", self.name, *tags_args(self.merged_tags(current)))]
 
     def az_delete(self) -> list[AzCommand]:
-        return [az("group", "delete", "--name", self.name, "--yes")]
+        # In a script, only while the group is there: deleting one that is gone fails
+        # (ResourceGroupNotFound), and a re-run after a failure may find it gone.
+        show = az("group", "show", "--name", self.name, read_only=True)
+        return [dataclasses.replace(az("group", "delete", "--name", self.name, "--yes"), guard=show)]

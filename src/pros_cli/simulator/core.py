@@ -896,6 +896,10 @@ class Simulator:
     def delete_resource(self, parsed: ArmPath, spec: TypeSpec, req: SimRequest) -> SimResponse:
         existing = self.get_resource(parsed.resource_id)
         if existing is None:
+            if parsed.type_key == "microsoft.resources/resourcegroups":
+                # ResourceGroups_Delete answers 200 or 202 only (azure-rest-api-specs, resources.json):
+                # a group that is not there is a 404 ResourceGroupNotFound, as `az group delete` shows.
+                raise self.resource_not_found(parsed)
             return SimResponse(204)
         if spec.before_delete:
             spec.before_delete(self, parsed, existing)

@@ -52,7 +52,11 @@ if TYPE_CHECKING:
 ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts"
 DEPLOYMENT_TYPE = "Microsoft.CognitiveServices/accounts/deployments"
 # azure-mgmt-cognitiveservices 14.1.0 sends 2025-09-01; the others are the stable versions before it.
-API_VERSIONS = ("2025-09-01", "2025-06-01", "2024-10-01", "2023-05-01")
+# 2026-05-15-preview: what azure-cli 2.91's azure-mgmt-cognitiveservices 15.0.0b4 (generated from
+# azure-rest-api-specs specification/cognitiveservices/resource-manager, preview/2026-05-15-preview)
+# sends for `az cognitiveservices account ...`; the account and deployment fields pros sets have the
+# same shape there as in 2025-09-01.
+API_VERSIONS = ("2025-09-01", "2025-06-01", "2024-10-01", "2023-05-01", "2026-05-15-preview")
 _NS = r"/subscriptions/([^/]+)/providers/Microsoft\.CognitiveServices"
 Body = dict[str, Any]
 
@@ -248,6 +252,13 @@ def _validate_deployment(sim: Simulator, parsed: ArmPath, body: Body, old: Body 
         raise ArmError(400, "InvalidResourceProperties", f"The specified SKU '{sku.get('name')}' of account "
                        f"deployment is not supported by the model '{model['name']}' version: '{version}'.")
     capacity = sku.get("capacity", 1)
+    if isinstance(capacity, str) and capacity.strip().isdigit():
+        # azure-cli 2.91 (azure-mgmt-cognitiveservices 15.0.0b4) sends `--sku-capacity 30` as the JSON
+        # string "30", and Microsoft's own quickstarts deploy models with exactly that command
+        # (learn.microsoft.com, "Create and deploy an Azure OpenAI resource", Azure CLI tab): the RP
+        # reads a numeric string as the number, and answers it as one.
+        capacity = int(capacity)
+        sku["capacity"] = capacity
     if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
         raise ArmError(400, "InvalidResourceProperties", f"The specified capacity '{capacity}' of account "
                        "deployment is invalid: a whole number of at least 1.")

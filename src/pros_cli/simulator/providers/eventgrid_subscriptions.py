@@ -37,12 +37,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from pros_cli.simulator.core import ArmError, ArmPath, HostUnreachable, SimResponse, TypeSpec, utcnow
-from pros_cli.simulator.providers.eventgrid import API_VERSIONS
+from pros_cli.simulator.providers.eventgrid import API_VERSIONS as TOPIC_API_VERSIONS
 from pros_cli.simulator.providers.web import PLANS, SITES
 from pros_cli.simulator.providers.web_functions import EVENTGRID_TRIGGER, visible_functions, webhook_status
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
+
+# 2021-10-15-preview: what `az eventgrid event-subscription` sends (azure-cli 2.91, azure-mgmt-eventgrid
+# 10.2.0b2). Its spec (azure-rest-api-specs specification/eventgrid/resource-manager/Microsoft.EventGrid/
+# preview/2021-10-15-preview/EventGrid.json, example EventSubscriptions_CreateOrUpdateForCustomTopic_
+# AzureFunctionDestination.json) has the same AzureFunction destination, filter, retry policy and
+# deadLetterWithResourceIdentity shapes as the stable versions.
+API_VERSIONS = (*TOPIC_API_VERSIONS, "2021-10-15-preview")
 
 TYPE = "Microsoft.EventGrid/eventSubscriptions"
 TOPIC_TYPE = "microsoft.eventgrid/topics"

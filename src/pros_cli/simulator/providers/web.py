@@ -475,6 +475,41 @@ def _list_settings(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) 
     return SimResponse(200, _settings_body(_site_or_404(s, sub, rg, name)))
 
 
+def _get_site_config(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
+    """``GET .../sites/{name}/config/web`` (WebApps_GetConfiguration, example GetSiteConfig.json):
+    the site's siteConfig as a proxy resource; ``az functionapp show`` reads it for non-Flex apps."""
+    stored = _site_or_404(s, sub, rg, name)
+    body = stored["body"]
+    site_config = (body.get("properties") or {}).get("siteConfig") or {}
+    config = {k: v for k, v in site_config.items() if k != "appSettings"}
+    return SimResponse(
+        200,
+        {
+            "id": f"{body['id']}/config/web",
+            "name": "web",
+            "type": "Microsoft.Web/sites/config",
+            "location": body.get("location"),
+            "properties": {**SITE_CONFIG_DEFAULTS, **config},
+        },
+    )
+
+
+def _get_slot_config_names(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
+    """``GET .../sites/{name}/config/slotConfigNames`` (WebApps_ListSlotConfigurationNames): the
+    settings that stick to a slot. pros never makes slots or sticky settings, so the lists are empty;
+    ``az functionapp config appsettings set`` reads them to report ``slotSetting``."""
+    body = _site_or_404(s, sub, rg, name)["body"]
+    return SimResponse(
+        200,
+        {
+            "id": f"{body['id']}/config/slotConfigNames",
+            "name": "slotConfigNames",
+            "type": "Microsoft.Web/sites/config",
+            "properties": {"connectionStringNames": [], "appSettingNames": [], "azureStorageConfigNames": []},
+        },
+    )
+
+
 def _list_host_keys(s: Simulator, req: SimRequest, sub: str, rg: str, name: str) -> SimResponse:
     """``POST .../sites/{name}/host/default/listkeys`` (WebApps_ListHostKeys): the host's master
     key, function keys and system keys. The keys are made once and stay until rotated."""
@@ -557,6 +592,8 @@ def register(sim: Simulator) -> None:
         ("DELETE", _RG + r"/sites/([^/]+)", _delete_site),
         ("PUT", _RG + r"/sites/([^/]+)/config/appsettings", _put_settings),
         ("POST", _RG + r"/sites/([^/]+)/config/appsettings/list", _list_settings),
+        ("GET", _RG + r"/sites/([^/]+)/config/web", _get_site_config),
+        ("GET", _RG + r"/sites/([^/]+)/config/slotConfigNames", _get_slot_config_names),
         ("POST", _RG + r"/sites/([^/]+)/host/default/listkeys", _list_host_keys),
         ("POST", r"/subscriptions/([^/]+)/providers/Microsoft\.Web/checknameavailability", _check_name),
         ("GET", r"/subscriptions/([^/]+)/providers/Microsoft\.Web/geoRegions", _geo_regions),

@@ -3,11 +3,11 @@
 that change it are in :mod:`.web_scm`.
 
 The state is kept per app and per creation (:func:`app_state`), so an app deleted and created again
-under the same name runs nothing. Functions a deployment indexed show in ARM after one more listing
-(the host syncs its triggers to ARM once the deployment completes). The webhook answers Event
-Grid's validation POST when the code is the host's ``eventgrid_extension`` system key and the
-function has an Event Grid trigger; otherwise 401 (wrong key) or 404 (unknown path or function:
-the extension answers "cannot find function").
+under the same name runs nothing. Functions a deployment indexed show in ARM after one more read
+(a listing or a GET: the host syncs its triggers to ARM once the deployment completes). The
+webhook answers Event Grid's validation POST when the code is the host's ``eventgrid_extension``
+system key and the function has an Event Grid trigger; otherwise 401 (wrong key) or 404 (unknown
+path or function: the extension answers "cannot find function").
 """
 
 from __future__ import annotations
@@ -129,7 +129,9 @@ def _list_functions(s: Simulator, req: SimRequest, sub: str, rg: str, name: str)
 
 def _get_function(s: Simulator, req: SimRequest, sub: str, rg: str, name: str, function: str) -> SimResponse:
     stored = _site(s, sub, rg, name)
-    fn = next((f for f in visible_functions(s, stored) if f["name"].lower() == function.lower()), None)
+    # A read of one function sees the host's trigger sync as a listing does (one read after it).
+    listed = visible_functions(s, stored, listing=True)
+    fn = next((f for f in listed if f["name"].lower() == function.lower()), None)
     if fn is None:
         raise ArmError(404, "NotFound", f"Error retrieving function '{function}'.")
     return SimResponse(200, function_envelope(s, stored, fn))
@@ -165,7 +167,38 @@ def _webhook(s: Simulator, req: SimRequest, host: str) -> SimResponse:
     return SimResponse(202, b"")
 
 
+def _host_status(sim: Simulator, req: SimRequest, host: str) -> SimResponse:
+    """``GET https://<app host>/admin/host/status``: the Functions host's admin API (Azure Functions
+    host, HostController.GetHostStatus; learn.microsoft.com "Azure Functions HTTP trigger" keys: the
+    admin endpoints take the master key in ``x-functions-key``). ``az functionapp deployment source
+    config-zip`` polls it after a Flex deployment. 401 without the master key; ``Running`` once a
+    deployment has put code on the app, else ``Default`` (the host has nothing to run)."""
+    stored = site_by_host(sim, host)
+    key = req.headers.get("x-functions-key") or next(
+        (v for k, v in req.headers.items() if k.lower() == "x-functions-key"), None
+    )
+    if not key or key != host_keys(stored)["masterKey"]:
+        return SimResponse(401, None)
+    deployed = bool(app_state(sim, stored).get("deployments"))
+    return SimResponse(
+        200,
+        {
+            "id": stored["body"]["name"],
+            "state": "Running" if deployed else "Default",
+            "version": "4.1040.300.0",
+            "versionDetails": "4.1040.300.0",
+            "platformVersion": "",
+            "instanceId": "pros-simulator",
+            "computerName": "",
+            "processUptime": 1000,
+            "functionAppContentEditingState": "NotAllowed",
+            "extensionBundle": {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "4.21.0"},
+        },
+    )
+
+
 def register(sim: Simulator) -> None:
+    sim.route("GET", _APP_HOST + r"/admin/host/status")(_host_status)
     sim.route("POST", _APP_HOST + r"/runtime/webhooks/eventgrid")(_webhook)
     sim.route("GET", _RG + r"/sites/([^/]+)/functions", api_versions=API_VERSIONS)(_list_functions)
     sim.route("GET", _RG + r"/sites/([^/]+)/functions/([^/]+)", api_versions=API_VERSIONS)(_get_function)
