@@ -17,6 +17,7 @@ import base64
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 import re
@@ -72,23 +73,47 @@ def discover_deployments(cwd: Path | None = None) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    return key not in _ALLOWED_KEYS and _SECRET_KEYS.search(key) is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def _secret_value(text: str) -> bool:
+    return _SECRET_VALUES.search(text) is not None
+
+
+def _has_secret(value: Any) -> bool:
+    """Whether ``value`` holds anything :func:`find_secrets` would report. The state file is
+    checked before every write and is mostly the same strings each time, so the checks are
+    cached and no paths are built; the paths are worked out only when something is found."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _secret_key(str(key)) and item not in (None, "", [], {}, False):
+                return True
+            if _has_secret(item):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(_has_secret(item) for item in value)
+    return isinstance(value, str) and _secret_value(value)
+
+
 def find_secrets(value: Any, path: str = "") -> list[str]:
     """Paths inside ``value`` that hold something that looks like a secret."""
+    if not path and not _has_secret(value):
+        return []
     hits: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
             sub = f"{path}.{key}" if path else str(key)
-            if (
-                key not in _ALLOWED_KEYS
-                and _SECRET_KEYS.search(str(key))
-                and item not in (None, "", [], {}, False)
-            ):
+            if _secret_key(str(key)) and item not in (None, "", [], {}, False):
                 hits.append(sub)
             hits.extend(find_secrets(item, sub))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             hits.extend(find_secrets(item, f"{path}[{i}]"))
-    elif isinstance(value, str) and _SECRET_VALUES.search(value):
+    elif isinstance(value, str) and _secret_value(value):
         hits.append(path)
     return hits
 

@@ -450,3 +450,32 @@ def test_host_keys_are_stable_secrets_that_never_show_on_the_site(engine, memsim
     )
     site = json.dumps(web.web_apps.get("rg-demo", app).as_dict())
     assert SECRET_MARKER not in site
+
+
+def test_the_built_schema_kept_between_processes_judges_as_a_freshly_built_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    directory = str(apim_policy_check.schema_dir())
+    good = (
+        "<policies><inbound><base /></inbound><backend><base /></backend>"
+        "<outbound /><on-error /></policies>"
+    )
+    bad = "<policies>\n  <inbound>\n    <base />\n    <circuit-breaker />\n  </inbound>\n</policies>"
+
+    def verdicts(schema) -> list[list[str]]:
+        return [[str(e.reason) for e in schema.iter_errors(text)] for text in (good, bad)]
+
+    apim_policy_check._schema.cache_clear()
+    try:
+        built = apim_policy_check._schema(directory)  # nothing kept yet: built from the files
+        (kept,) = (tmp_path / "pros" / "apim-policy-schema").glob("*.pickle")
+        apim_policy_check._schema.cache_clear()
+        loaded = apim_policy_check._schema(directory)
+        assert loaded is not built
+        assert verdicts(loaded) == verdicts(built)
+        assert verdicts(built)[0] == [] and verdicts(built)[1] != []
+        kept.write_bytes(b"not a pickle")  # a damaged cache is rebuilt, not trusted
+        apim_policy_check._schema.cache_clear()
+        assert verdicts(apim_policy_check._schema(directory)) == verdicts(built)
+        assert kept.read_bytes() != b"not a pickle"
+    finally:
+        apim_policy_check._schema.cache_clear()
