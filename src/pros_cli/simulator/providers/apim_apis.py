@@ -27,7 +27,13 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from pros_cli.simulator.core import ArmError, ArmPath, TypeSpec, utcnow
-from pros_cli.simulator.providers.apim_common import API_VERSIONS, ENTITY_ID_RE, service_of, validation_error
+from pros_cli.simulator.providers.apim_common import (
+    API_VERSIONS,
+    ENTITY_ID_RE,
+    service_entity,
+    service_of,
+    validation_error,
+)
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import Simulator
@@ -320,11 +326,9 @@ def _strip_state(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
 
 def register(sim: Simulator) -> None:
     sim.register_type(
-        TypeSpec(
+        service_entity(
             TYPE,
-            API_VERSIONS,
             create_mode="async",
-            create_status=201,
             update_mode="async",
             patch_mode="async",
             # Api_Delete (2024-05-01) answers 202 (long-running) or 204; azure-mgmt-apimanagement
@@ -334,9 +338,6 @@ def register(sim: Simulator) -> None:
             delete_status=204,
             provisioning_creating="InProgress",
             provisioning_updating="InProgress",
-            parent_type="Microsoft.ApiManagement/service",
-            tracked=False,
-            immutable=(),
             validate=_validate,
             build=_build,
             on_deleted=_on_api_deleted,

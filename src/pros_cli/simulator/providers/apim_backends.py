@@ -25,11 +25,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmPath, TypeSpec
+from pros_cli.simulator.core import ArmPath
 from pros_cli.simulator.providers.apim_common import (
-    API_VERSIONS,
     ENTITY_ID_RE,
     missing_named_values,
+    service_entity,
     service_of,
     sku_of,
     validation_error,
@@ -168,14 +168,9 @@ def _render(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
 
 def register(sim: Simulator) -> None:
     sim.register_type(
-        TypeSpec(
+        service_entity(
             TYPE,
-            API_VERSIONS,
             create_mode="sync",
-            create_status=201,
-            parent_type="Microsoft.ApiManagement/service",
-            tracked=False,
-            immutable=(),
             validate=_validate,
             build=_build,
             render=_render,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmError, SimResponse
+from pros_cli.simulator.core import ArmError, SimResponse, TypeSpec
 from pros_cli.simulator.providers.apim import API_VERSIONS, TYPE
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ __all__ = [
     "SERVICE_RE",
     "SERVICE_ROUTE",
     "TYPE",
+    "service_entity",
     "service_of",
     "sku_of",
     "validation_error",
@@ -31,6 +32,21 @@ __all__ = [
 ]
 
 HEADLINE = "One or more fields contain incorrect values:"
+
+
+def service_entity(type_name: str, api_versions: tuple[str, ...] = API_VERSIONS, **rules: Any) -> TypeSpec:
+    """The type of an entity inside an API Management service (backend, named value, API, product,
+    diagnostic): by default the service's api-versions, the service as parent, a proxy resource
+    (no location, no tags of ARM's own, nothing immutable), 201 on create; ``rules`` add the rest."""
+    return TypeSpec(
+        type_name,
+        api_versions,
+        create_status=201,
+        parent_type=TYPE,
+        tracked=False,
+        immutable=(),
+        **rules,
+    )
 # /subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ApiManagement/service/{name}
 SERVICE_RE = r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.ApiManagement/service/[^/]+"
 # The same, capturing subscription, resource group and service name (for routes).

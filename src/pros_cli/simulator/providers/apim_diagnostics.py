@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmError, ArmPath, TypeSpec
+from pros_cli.simulator.core import ArmError, ArmPath
+from pros_cli.simulator.providers.apim_common import service_entity
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import Simulator
@@ -102,14 +103,10 @@ def llm_logging(sim: Simulator, service_id: str) -> tuple[bool, bool]:
 
 def register(sim: Simulator) -> None:
     sim.register_type(
-        TypeSpec(
+        service_entity(
             TYPE,
-            API_VERSIONS,
+            API_VERSIONS,  # diagnostics have api-versions of their own
             create_mode="sync",
-            create_status=201,
-            parent_type="Microsoft.ApiManagement/service",
-            tracked=False,
-            immutable=(),
             validate=_validate,
             render=_render,
         )

@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pros_cli.simulator.core import ArmPath, SimResponse, TypeSpec
-from pros_cli.simulator.providers.apim_common import API_VERSIONS, ENTITY_ID_RE, validation_error
+from pros_cli.simulator.core import ArmPath, SimResponse
+from pros_cli.simulator.providers.apim_common import (
+    ENTITY_ID_RE,
+    service_entity,
+    validation_error,
+)
 
 if TYPE_CHECKING:
     from pros_cli.simulator.core import SimRequest, Simulator
@@ -74,18 +78,13 @@ def _list_value(s: Simulator, parsed: ArmPath, req: SimRequest, stored: dict[str
 
 def register(sim: Simulator) -> None:
     sim.register_type(
-        TypeSpec(
+        service_entity(
             TYPE,
-            API_VERSIONS,
             create_mode="async",
-            create_status=201,
             update_mode="async",
             patch_mode="async",
             provisioning_creating="InProgress",
             provisioning_updating="InProgress",
-            parent_type="Microsoft.ApiManagement/service",
-            tracked=False,
-            immutable=(),
             validate=_validate,
             build=_build,
             render=_render,

@@ -18,6 +18,7 @@ from pros_cli.simulator.providers.apim_common import (
     API_VERSIONS,
     ENTITY_ID_RE,
     SERVICE_ROUTE,
+    service_entity,
     validation_error,
 )
 
@@ -132,14 +133,9 @@ def _list_links(s: Simulator, req: SimRequest, sub: str, rg: str, service: str, 
 
 def register(sim: Simulator) -> None:
     sim.register_type(
-        TypeSpec(
+        service_entity(
             TYPE,
-            API_VERSIONS,
             create_mode="sync",
-            create_status=201,
-            parent_type="Microsoft.ApiManagement/service",
-            tracked=False,
-            immutable=(),
             validate=_validate,
             build=_build,
             render=_render,
