@@ -13,7 +13,6 @@ Three pieces:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -64,20 +63,10 @@ class SimServer:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                if result.body is None:
-                    payload = b""
-                elif isinstance(result.body, bytes):
-                    payload = result.body
-                else:
-                    payload = json.dumps(result.body).encode()
+                payload, headers = result.wire()
                 self.send_response(result.status)
-                sent = {k.lower() for k in result.headers}
-                for key, value in result.headers.items():
-                    if key.lower() != "content-length":
-                        self.send_header(key, value)
-                if payload and "content-type" not in sent:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(payload)

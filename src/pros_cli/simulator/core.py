@@ -83,6 +83,21 @@ class SimResponse:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
 
+    def wire(self) -> tuple[bytes, dict[str, str]]:
+        """The body as sent (JSON unless it is bytes already) and the headers to send with it:
+        a JSON content type unless the provider named one, and the body's length."""
+        if self.body is None:
+            payload = b""
+        elif isinstance(self.body, bytes):
+            payload = self.body
+        else:
+            payload = json.dumps(self.body).encode()
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-length"}
+        if payload and not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        headers["Content-Length"] = str(len(payload))
+        return payload, headers
+
 
 @dataclass
 class ArmPath:

@@ -63,16 +63,7 @@ class SimulatorAdapter(BaseAdapter):
             )
         except HostUnreachable as exc:
             raise requests.exceptions.ConnectionError(str(exc), request=request) from exc
-        if result.body is None:
-            payload = b""
-        elif isinstance(result.body, bytes):
-            payload = result.body
-        else:
-            payload = json.dumps(result.body).encode()
-        headers = dict(result.headers)
-        if payload and "Content-Type" not in headers:
-            headers["Content-Type"] = "application/json; charset=utf-8"
-        headers["Content-Length"] = str(len(payload))
+        payload, headers = result.wire()
         raw = HTTPResponse(
             body=io.BytesIO(payload),
             headers=headers,
