@@ -131,45 +131,21 @@ def bench_noop_requests() -> dict[str, int]:
         }
 
 
-def critical_path_seconds(profile_name: str, base_name: str = "bench") -> float:
-    """The longest chain of work in the resource graph under a latency profile: for each resource,
+def _critical_path(resources: list, profile_name: str) -> float:
+    """The longest chain of work through ``resources`` under a latency profile: for each resource,
     the request that starts it plus, for a long-running create, the time Azure (here: the
     simulator's profile) takes to finish it. No client overhead at all: the floor any tool meets."""
-    from pros_cli.resources.graph import build_resources
-    from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION, Simulator
+    from pros_cli.simulator.core import Simulator
     from pros_cli.simulator.profiles import PROFILES
-    from pros_cli.spec import build_spec
 
     profile = PROFILES[profile_name]
     types = Simulator().types
-    spec = build_spec(base_name=base_name, subscription_id=DEFAULT_SUBSCRIPTION)
+    keys = {r.key for r in resources}
     finish: dict[str, float] = {}
-    for r in build_resources(spec):  # listed dependencies-first
-        own = profile.request_seconds
-        type_spec = types.get(r.arm_type.lower())
-        if type_spec is not None and type_spec.create_mode != "sync":
-            own += profile.for_type(type_spec.latency_key or r.arm_type, "create").seconds
-        finish[r.key] = own + max((finish[d] for d in r.depends_on), default=0.0)
-    return max(finish.values())
-
-
-def critical_path_whole(profile_name: str, base_name: str = "bench") -> float:
-    """The critical path of everything `pros up` makes (provision, backends, policies and
-    deploy-functions in one graph), as critical_path_seconds computes it."""
-    from pros_cli.resources.graph import full_graph
-    from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION, Simulator
-    from pros_cli.simulator.profiles import PROFILES
-    from pros_cli.spec import build_spec
-
-    profile = PROFILES[profile_name]
-    types = Simulator().types
-    spec = build_spec(base_name=base_name, subscription_id=DEFAULT_SUBSCRIPTION)
-    graph = full_graph(spec)
-    finish: dict[str, float] = {}
-    pending = list(graph)
-    while pending:  # parts are listed after what they depend on, but be safe about the order
+    pending = list(resources)
+    while pending:  # listed dependencies-first, but be safe about the order
         r = pending.pop(0)
-        if any(d not in finish for d in r.depends_on if any(g.key == d for g in graph)):
+        if any(d in keys and d not in finish for d in r.depends_on):
             pending.append(r)
             continue
         own = profile.request_seconds
@@ -178,6 +154,28 @@ def critical_path_whole(profile_name: str, base_name: str = "bench") -> float:
             own += profile.for_type(type_spec.latency_key or r.arm_type, "create").seconds
         finish[r.key] = own + max((finish.get(d, 0.0) for d in r.depends_on), default=0.0)
     return max(finish.values())
+
+
+def _bench_spec(base_name: str):
+    from pros_cli.simulator.core import DEFAULT_SUBSCRIPTION
+    from pros_cli.spec import build_spec
+
+    return build_spec(base_name=base_name, subscription_id=DEFAULT_SUBSCRIPTION)
+
+
+def critical_path_seconds(profile_name: str, base_name: str = "bench") -> float:
+    """The critical path of what `pros provision` makes."""
+    from pros_cli.resources.graph import build_resources
+
+    return _critical_path(list(build_resources(_bench_spec(base_name))), profile_name)
+
+
+def critical_path_whole(profile_name: str, base_name: str = "bench") -> float:
+    """The critical path of everything `pros up` makes (provision, backends, policies and
+    deploy-functions in one graph)."""
+    from pros_cli.resources.graph import full_graph
+
+    return _critical_path(list(full_graph(_bench_spec(base_name))), profile_name)
 
 
 def bench_up_wall(profile: str) -> dict[str, float]:
