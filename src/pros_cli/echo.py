@@ -21,6 +21,13 @@ from pathlib import Path
 ARM = "https://management.azure.com"
 
 
+def _in_double_quotes(text: str) -> str:
+    """``text`` escaped to stand inside a double-quoted shell word as itself."""
+    for char in ("\\", '"', "$", "`"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 @dataclass(frozen=True)
 class Secret:
     """A secret argument: ``var`` names the shell variable, ``source`` is the az command that
@@ -33,8 +40,7 @@ class Secret:
 
     def render(self) -> str:
         # Double quotes so the shell expands the variable; prefix is quoted for the shell too.
-        safe_prefix = self.prefix.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-        return f'"{safe_prefix}${{{self.var}}}"'
+        return f'"{_in_double_quotes(self.prefix)}${{{self.var}}}"'
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,12 @@ class JsonSubst:
     def render(self, variables: dict[str, str] | None = None) -> str:
         """With ``variables`` (placeholder -> shell variable), the values come from variables a
         script filled on lines of their own instead of from inline substitutions."""
-        text = json.dumps(self.data, separators=(",", ":"), sort_keys=True)
-        for char in ("\\", '"', "$", "`"):
-            text = text.replace(char, "\\" + char)
+        text = _in_double_quotes(json.dumps(self.data, separators=(",", ":"), sort_keys=True))
         for placeholder, subst in self.substs:
             if variables and placeholder in variables:
                 text = text.replace(placeholder, "${" + variables[placeholder] + "}")
             elif subst.known:
-                known = "".join("\\" + c if c in '\\"$`' else c for c in subst.known)
-                text = text.replace(placeholder, known)
+                text = text.replace(placeholder, _in_double_quotes(subst.known))
             else:
                 text = text.replace(placeholder, subst.lookup()[1:-1])  # "$(...)" without its quotes
         return f'"{text}"'
